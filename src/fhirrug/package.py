@@ -1,0 +1,82 @@
+"""A loaded content package: the manifest plus every resource file, parsed once.
+
+The loader reads each file exactly once (stage 1 of validation) and keeps the parsed JSON;
+every later stage, the enableWhen engine and the release commands work on these dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .issues import Issue
+from .jsonio import read_json
+from .manifest import Manifest, load_manifest
+
+
+@dataclass
+class Resource:
+    path: Path
+    data: dict
+
+    @property
+    def resource_type(self) -> str:
+        value = self.data.get("resourceType")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def url(self) -> str | None:
+        value = self.data.get("url")
+        return value if isinstance(value, str) else None
+
+    @property
+    def version(self) -> str | None:
+        value = self.data.get("version")
+        return value if isinstance(value, str) else None
+
+
+@dataclass
+class Package:
+    manifest: Manifest | None
+    resources: list[Resource] = field(default_factory=list)
+    read_issues: list[Issue] = field(default_factory=list)
+
+    def by_type(self, resource_type: str) -> list[Resource]:
+        return [r for r in self.resources if r.resource_type == resource_type]
+
+    def resolve(self, canonical: str, resource_type: str | None = None) -> Resource | None:
+        """Find a resource by canonical `url` or `url|version`. Without a version, the highest wins."""
+        url, _, version = canonical.partition("|")
+        found = [
+            r
+            for r in self.resources
+            if r.url == url
+            and (not version or r.version == version)
+            and (resource_type is None or r.resource_type == resource_type)
+        ]
+        if not found:
+            return None
+        return max(found, key=lambda r: _version_key(r.version or ""))
+
+
+def _version_key(version: str) -> tuple:
+    parts = []
+    for piece in version.replace("-", ".").split("."):
+        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
+    return tuple(parts)
+
+
+def load_files(paths: list[Path], manifest: Manifest | None = None) -> Package:
+    package = Package(manifest=manifest)
+    for path in paths:
+        data, issues = read_json(path)
+        package.read_issues.extend(issues)
+        if data is not None:
+            package.resources.append(Resource(path=path, data=data))
+    return package
+
+
+def load_package(root: Path | str) -> Package:
+    """Load the content tree described by root/fhirrug.toml. Raises ManifestError if there is none."""
+    manifest = load_manifest(root)
+    return load_files(manifest.content_files(), manifest)

@@ -1,0 +1,34 @@
+"""The rule registry: every check `fhirrug validate` can report, with id, severity and spec link."""
+
+from __future__ import annotations
+
+from .registry import PACKAGE, RESOURCE, STAGE, Finding, PackageFinding, Rule, rule_decorator
+
+__all__ = ["PACKAGE", "RESOURCE", "STAGE", "Finding", "PackageFinding", "Rule", "rule_decorator", "all_rules"]
+
+# The modules that own a RULES list, in the order `fhirrug rules` lists them.
+_MODULES = (
+    "fhirrug.rules.stages",
+    "fhirrug.rules.questionnaire",
+    "fhirrug.rules.questionnaire_response",
+    "fhirrug.rules.valueset",
+    "fhirrug.rules.codesystem",
+    "fhirrug.rules.package_rules",
+    "fhirrug.rules.translation",
+)
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule, by module order. Modules not yet written are skipped."""
+    import importlib
+
+    rules: list[Rule] = []
+    for name in _MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        rules.extend(module.RULES)
+    return rules
