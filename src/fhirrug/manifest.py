@@ -37,7 +37,7 @@ class Manifest:
     fhir_version: str = "4.0.1"
     language: str = "nl-NL"
     translations: tuple[str, ...] = ()
-    content_dirs: tuple[str, ...] = ("questionnaires", "valuesets", "examples")
+    content_dirs: tuple[str, ...] = ("definitions", "questionnaires", "valuesets", "examples")
     exclude: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -78,7 +78,7 @@ def load_manifest(root: Path | str) -> Manifest:
     if missing:
         raise ManifestError(f"{path}: [package] lacks {', '.join(missing)}")
     content = data.get("content", {})
-    dirs = tuple(content.get(k, k) for k in ("questionnaires", "valuesets", "examples"))
+    dirs = tuple(content.get("folders", Manifest.content_dirs))
     return Manifest(
         root=root,
         name=package["name"],

@@ -14,6 +14,7 @@ _MODULES = (
     "fhirrug.rules.valueset",
     "fhirrug.rules.codesystem",
     "fhirrug.rules.package_rules",
+    "fhirrug.rules.responses",
     "fhirrug.rules.translation",
 )
 
