@@ -47,15 +47,43 @@ def _matches(code: str, patterns) -> bool:
     return any(fnmatch.fnmatchcase(code, p) for p in patterns)
 
 
+_KEYS = ("select", "ignore", "severity")
+
+
 def _from_table(table: dict, source: str) -> Config:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: the fhirrug configuration must be a table")
+    unknown = sorted(set(table) - set(_KEYS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting {', '.join(map(repr, unknown))}; the settings are {', '.join(_KEYS)}")
     severity = table.get("severity", {})
+    if not isinstance(severity, dict):
+        raise ConfigError(f"{source}: severity must be a table of rule id = severity")
     for key, value in severity.items():
         if value not in SEVERITIES:
             raise ConfigError(f"{source}: severity of {key!r} is {value!r}; use one of {', '.join(SEVERITIES)}")
     for key in ("select", "ignore"):
-        if not isinstance(table.get(key, []), list):
-            raise ConfigError(f"{source}: {key} must be a list of rule ids")
-    return Config(tuple(table.get("select", ())), tuple(table.get("ignore", ())), dict(severity))
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{source}: {key} must be a list of rule ids (globs allowed)")
+    as_tuple = lambda key: tuple([table[key]] if isinstance(table.get(key), str) else table.get(key, ()))  # noqa: E731
+    return Config(as_tuple("select"), as_tuple("ignore"), dict(severity))
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _table(data: dict, keys: tuple[str, ...]):
+    table = data
+    for key in keys:
+        table = table.get(key, {}) if isinstance(table, dict) else {}
+    return table
 
 
 def load_config(root: Path | None) -> Config:
@@ -66,13 +94,41 @@ def load_config(root: Path | None) -> Config:
         path = Path(root) / name
         if not path.is_file():
             continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-        table = data
-        for key in keys:
-            table = table.get(key, {}) if isinstance(table, dict) else {}
+        table = _table(_read_toml(path), keys)
         if table:
             return _from_table(table, str(path))
     return Config()
+
+
+def load_config_file(path: Path | str) -> Config:
+    """An explicit `--config FILE`: `[tool.fhirrug]` of a pyproject.toml, `[rules]` of a
+    fhirrug.toml, or, in a file of its own, `select`/`ignore`/`[severity]` at the top level."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such configuration file")
+    data = _read_toml(path)
+    for keys in (("tool", "fhirrug"), ("rules",)):
+        table = _table(data, keys)
+        if table:
+            return _from_table(table, str(path))
+    if "tool" in data or "package" in data:  # a pyproject.toml / fhirrug.toml without a fhirrug table
+        raise ConfigError(f"{path}: no [tool.fhirrug] or [rules] table in this file")
+    return _from_table(data, str(path))
+
+
+def parse_severity_assignment(text: str) -> tuple[str, str]:
+    """`que-2=warning` -> ("que-2", "warning"); the rule id may be a glob."""
+    rule, sep, level = text.partition("=")
+    rule, level = rule.strip(), level.strip().lower()
+    if not sep or not rule:
+        raise ConfigError(f"{text!r}: expected RULE=SEVERITY, e.g. que-2=warning")
+    if level not in SEVERITIES:
+        raise ConfigError(f"{text!r}: severity {level!r} is not one of {', '.join(SEVERITIES)}")
+    return rule, level
+
+
+def unmatched_patterns(config: Config, known_ids) -> list[str]:
+    """Patterns of `config` (select, ignore, severity) that match none of `known_ids`: likely typos."""
+    known = list(known_ids)
+    patterns = dict.fromkeys([*config.select, *config.ignore, *config.severity])
+    return [p for p in patterns if not any(fnmatch.fnmatchcase(k, p) for k in known)]

@@ -1,0 +1,184 @@
+"""`fhirrug validate [PATH ...]`: validate files, folders or the project's content package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import __version__, exitcodes
+from ..reporters import REPORTER_BY_NAME, Report, summary_line
+from ._common import cli_errors, diagnostic, emit, format_option, output_option, use_color
+
+# Exported FHIR NPM packages (`fhirrug export`), validated by `_validate_archive`.
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(exists=True, allow_dash=True, path_type=Path))
+@format_option(REPORTER_BY_NAME)
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.option("--select", multiple=True, metavar="RULE", help="Report only these rules (id or glob such as 'que-*'; repeatable).")
+@click.option("--ignore", multiple=True, metavar="RULE", help="Do not report these rules (id or glob; repeatable).")
+@click.option(
+    "--severity",
+    "severities",
+    multiple=True,
+    metavar="RULE=LEVEL",
+    help="Re-grade a rule: fatal, error, warning or information (e.g. que-2=warning; repeatable).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read select/ignore/severity from FILE instead of the project's pyproject.toml [tool.fhirrug] "
+    "or fhirrug.toml [rules].",
+)
+@output_option()
+def validate(paths, output_format, strict, select, ignore, severities, config_file, output):
+    """Validate FHIR R4 resources: files, folders, or (no PATH) the project's content package.
+
+    With no PATH, validates the content tree of the nearest fhirrug.toml above the working
+    directory, else the content embedded in this installation. PATH may also be an exported
+    FHIR NPM package (.tgz), read safely without extracting it, or `-` for one resource on
+    standard input.
+
+    Exit codes: 0 clean (warnings allowed), 1 findings at error level (or warnings with
+    --strict), 2 usage, configuration or internal failure. Findings go to stdout (or --output),
+    diagnostics to stderr.
+    """
+    with cli_errors():
+        code = run(
+            list(paths),
+            output_format=output_format.lower(),
+            strict=strict,
+            select=select,
+            ignore=ignore,
+            severities=severities,
+            config_file=config_file,
+            output=output,
+        )
+    raise SystemExit(code)
+
+
+def _project_root(paths: list[Path]) -> Path | None:
+    """The project whose configuration applies: the one around the first PATH, else around the cwd."""
+    from ..manifest import default_root, find_project_root
+
+    if not paths:
+        return default_root()
+    first = paths[0]
+    return find_project_root(first if first.is_dir() else first.parent) or find_project_root()
+
+
+def build_config(paths: list[Path], select=(), ignore=(), severities=(), config_file: Path | None = None):
+    """File configuration ([tool.fhirrug] / [rules] / --config) merged with the command line."""
+    from ..config import load_config, load_config_file, parse_severity_assignment
+
+    overrides = dict(parse_severity_assignment(s) for s in severities)
+    base = load_config_file(config_file) if config_file is not None else load_config(_project_root(paths))
+    return base.merged(select=select, ignore=ignore, severity=overrides)
+
+
+def _is_archive(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _validate_archive(archive: Path, config):
+    """An exported FHIR NPM package (.tgz), read safely in memory by `fhirrug.release.tarsafe`
+    (no links, no paths outside, limits against decompression bombs; an unsafe archive is a
+    fatal `fhirrug-package-unsafe` finding). Its resources (package/*.json, package/example/*.json)
+    are validated as one package; files show as `ARCHIVE!package/NAME.json`."""
+    from ..release.tarsafe import load_archive
+    from ..validate.pipeline import validate_package
+
+    package, _ = load_archive(archive)
+    result = validate_package(package, config)
+    if not result.files:
+        result.files = [str(archive)]
+    return result
+
+
+def _validate_stdin(config):
+    """One resource on standard input (`-`), e.g. `curl .../Questionnaire/x | fhirrug validate -`.
+    Read with the same size limit and strict parser as files; reported as file `-`."""
+    from ..jsonio import MAX_FILE_BYTES, parse_bytes
+    from ..issues import FATAL, Issue
+    from ..package import Package, Resource
+    from ..validate.pipeline import ValidationResult, validate_package
+
+    raw = click.get_binary_stream("stdin").read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        issue = Issue("fhirrug-file-too-large", FATAL, f"standard input is over the limit of {MAX_FILE_BYTES} bytes", "-", "")
+        return ValidationResult([issue], ["-"])
+    data, issues = parse_bytes(raw, "-")
+    package = Package(manifest=None, read_issues=list(issues))
+    if data is not None:
+        package.resources.append(Resource(path=Path("-"), data=data))
+    result = validate_package(package, config)
+    result.files = ["-"]
+    return result
+
+
+def _merge(results):
+    from ..issues import sort_key
+    from ..validate.pipeline import ValidationResult
+
+    issues = [issue for result in results for issue in result.issues]
+    files = list(dict.fromkeys(file for result in results for file in result.files))
+    return ValidationResult(sorted(issues, key=sort_key), files)
+
+
+def run(
+    paths: list[Path],
+    *,
+    output_format: str = "text",
+    strict: bool = False,
+    select=(),
+    ignore=(),
+    severities=(),
+    config_file: Path | None = None,
+    output: Path | None = None,
+) -> int:
+    """Validate, report, and return the exit code."""
+    from ..config import unmatched_patterns
+    from ..manifest import default_root
+    from ..rules import all_rules
+    from ..validate.pipeline import has_errors, validate_paths, validate_root
+
+    reporter = REPORTER_BY_NAME[output_format]
+    config = build_config(paths, select, ignore, severities, config_file)
+    rules = all_rules()
+
+    if paths:
+        stdin = [p for p in paths if str(p) == "-"]
+        archives = [p for p in paths if str(p) != "-" and _is_archive(p)]
+        others = [p for p in paths if str(p) != "-" and not _is_archive(p)]
+        results = [_validate_stdin(config)] if stdin else []
+        results += [_validate_archive(archive, config) for archive in archives]
+        if others:
+            results.append(validate_paths(others, config))
+        result = _merge(results) if len(results) > 1 else results[0]
+    else:
+        result = validate_root(default_root(), config)
+    if not result.files:
+        diagnostic("nothing to validate: no JSON resources found")
+
+    if rules:
+        for pattern in unmatched_patterns(config, [r.id for r in rules] + [i.code for i in result.issues]):
+            diagnostic(f"warning: {pattern!r} (select/ignore/severity) matches no rule id; see `fhirrug rules`")
+
+    report = Report(
+        issues=result.issues,
+        summary=result.summary,
+        files=result.files,
+        version=__version__,
+        strict=strict,
+        color=output_format == "text" and use_color(output),
+        rules=rules,
+    )
+    emit(reporter(report), output)
+    if output is not None:
+        diagnostic(f"{output_format} report written to {output}: {summary_line(result.summary)}")
+    return exitcodes.FINDINGS if has_errors(result, strict) else exitcodes.OK
