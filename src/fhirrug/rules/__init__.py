@@ -13,6 +13,7 @@ _MODULES = (
     "fhirrug.rules.questionnaire_response",
     "fhirrug.rules.valueset",
     "fhirrug.rules.codesystem",
+    "fhirrug.rules.conceptmap",
     "fhirrug.rules.package_rules",
     "fhirrug.rules.responses",
     "fhirrug.rules.translation",

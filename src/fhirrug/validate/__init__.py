@@ -7,6 +7,6 @@
 5. resource rules, 6. package rules (fhirrug.rules)
 """
 
-from .pipeline import ValidationResult, validate_package, validate_paths
+from .pipeline import ValidationResult, has_errors, validate_default, validate_package, validate_paths, validate_root
 
-__all__ = ["ValidationResult", "validate_package", "validate_paths"]
+__all__ = ["ValidationResult", "has_errors", "validate_default", "validate_package", "validate_paths", "validate_root"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import Config
@@ -41,34 +41,105 @@ class RuleContext:
 
 
 def _resource_stages(resource: dict, file: str) -> list[Issue]:
+    """Stages 2-4 (JSON Schema, model, required bindings) on one parsed resource."""
     # Imported here so that `fhirrug --help` never pays for jsonschema or fhir.resources.
     from . import bindings, model, schema
 
-    issues = schema.check(resource, file)
-    issues += model.check(resource, file)
-    issues += bindings.check(resource, file)
+    issues: list[Issue] = []
+    for stage in (schema, model, bindings):
+        try:
+            issues += stage.check(resource, file)
+        except Exception as exc:  # noqa: BLE001 - a crashing stage is a bug, reported, never a traceback
+            name = stage.__name__.rsplit(".", 1)[-1]
+            issues.append(Issue("fhirrug-internal-error", FATAL, f"stage {name} failed: {type(exc).__name__}: {exc}", file, ""))
     return issues
 
 
-def validate_package(package: Package, config: Config | None = None, rules: list[Rule] | None = None) -> ValidationResult:
+def validate_package(
+    package: Package,
+    config: Config | None = None,
+    rules: list[Rule] | None = None,
+    *,
+    only: set[str] | None = None,
+) -> ValidationResult:
+    """Validate every resource of `package` and the package as a whole.
+
+    `only`: the files (as `str(resource.path)`) to report on. The other resources are context:
+    package rules see them (an answerValueSet in another file resolves) but nothing is reported
+    about them and their resource stages do not run. None reports on every file.
+    """
+    from ..rules.walk import reset_caches
+
     rules = all_rules() if rules is None else rules
-    issues: list[Issue] = list(package.read_issues)
+    reset_caches()
+    try:
+        return _validate_package(package, config, rules, only)
+    finally:
+        reset_caches()  # the caches hold the package: let it go
+
+
+def _validate_package(package: Package, config: Config | None, rules: list[Rule], only: set[str] | None) -> ValidationResult:
+    def wanted(file: str) -> bool:
+        return only is None or file in only
+
+    issues: list[Issue] = [i for i in package.read_issues if wanted(i.file)]
     resource_rules = [r for r in rules if r.scope == RESOURCE and r.check is not None]
     package_rules = [r for r in rules if r.scope == PACKAGE and r.check is not None]
     for resource in package.resources:
         file = str(resource.path)
+        if not wanted(file):
+            continue
         issues += _resource_stages(resource.data, file)
         ctx = RuleContext(package, file)
-        for rule in resource_rules:
-            if rule.applies_to(resource.resource_type):
-                issues += _run(rule, lambda: (Issue(rule.id, rule.severity, f.message, file, f.expression) for f in rule.check(resource.data, ctx)), file)
+        for data, resource_type, prefix in _with_contained(resource.data, resource.resource_type):
+            for rule in resource_rules:
+                if rule.applies_to(resource_type):
+                    found = _run(rule, _resource_findings(rule, data, ctx, file), file)
+                    issues += found if prefix is None else [_inside(i, resource_type, prefix) for i in found]
     ctx = RuleContext(package)
     for rule in package_rules:
-        issues += _run(rule, lambda: (Issue(rule.id, rule.severity, f.message, f.file, f.expression) for f in rule.check(package, ctx)), "")
+        issues += [i for i in _run(rule, _package_findings(rule, package, ctx), "") if wanted(i.file) or not i.file]
     if config is not None:
         issues = config.apply(issues)
-    files = [str(r.path) for r in package.resources] + sorted({i.file for i in package.read_issues})
+    issues = list(dict.fromkeys(issues))  # two checks reporting the very same finding: once
+    files = [str(r.path) for r in package.resources if wanted(str(r.path))]
+    files += sorted({i.file for i in package.read_issues if wanted(i.file)} - set(files))
     return ValidationResult(sorted(issues, key=sort_key), files)
+
+
+def _with_contained(data: dict, resource_type: str):
+    """The resource, then each contained resource with where it sits (`Questionnaire.contained[0]`)."""
+    yield data, resource_type, None
+    contained = data.get("contained")
+    if isinstance(contained, list):
+        for index, inner in enumerate(contained):
+            if isinstance(inner, dict) and isinstance(inner.get("resourceType"), str):
+                yield inner, inner["resourceType"], f"{resource_type}.contained[{index}]"
+
+
+def _inside(issue: Issue, resource_type: str, prefix: str) -> Issue:
+    """A finding on a contained resource, located from the containing resource."""
+    expression = issue.expression
+    if expression == resource_type or expression.startswith((resource_type + ".", resource_type + "[")):
+        expression = prefix + expression[len(resource_type) :]
+    elif not expression:
+        expression = prefix
+    return replace(issue, expression=expression)
+
+
+def _resource_findings(rule: Rule, data: dict, ctx: RuleContext, file: str):
+    """A rule yields Finding(expression, message); an Issue it yields (a rule relaying another
+    component's findings under their own codes) passes through, with the file filled in."""
+    return lambda: (
+        (f if f.file else replace(f, file=file)) if isinstance(f, Issue) else Issue(rule.id, rule.severity, f.message, file, f.expression)
+        for f in rule.check(data, ctx)
+    )
+
+
+def _package_findings(rule: Rule, package: Package, ctx: RuleContext):
+    # A package rule may yield full Issues (e.g. `fhirrug-response` yields the enableWhen engine's
+    # own codes such as Questionnaire_QR_Item_NotEnabled): those pass through unchanged.
+    return lambda: (f if isinstance(f, Issue) else Issue(rule.id, rule.severity, f.message, f.file, f.expression) for f in rule.check(package, ctx))
 
 
 def _run(rule: Rule, produce, file: str) -> list[Issue]:
@@ -101,15 +172,48 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], Manifest | None]:
     return files, manifest
 
 
-def validate_paths(paths: list[Path | str], config: Config | None = None) -> ValidationResult:
-    """Validate files and folders. Package rules see every resource given, plus nothing else."""
+def validate_paths(paths: list[Path | str], config: Config | None = None, rules: list[Rule] | None = None) -> ValidationResult:
+    """Validate files and folders, reporting only on them.
+
+    When they belong to a project (a fhirrug.toml in a folder given, or at or above the first
+    path), the project's other content files are loaded as context, so that a Questionnaire
+    given alone still resolves its answerValueSet in another file; nothing is reported about
+    those other files. Each file is read once.
+    """
     files, manifest = expand_paths([Path(p) for p in paths])
-    package = load_files(files, manifest)
-    return validate_package(package, config)
+    unique: dict[Path, Path] = {}
+    for path in files:  # a folder and a file inside it: read the file once
+        unique.setdefault(_identity(path), path)
+    files = list(unique.values())
+    given = load_files(files, manifest)
+    package = Package(manifest=manifest, resources=list(given.resources), read_issues=list(given.read_issues))
+    if manifest is not None:
+        seen = {_identity(p) for p in files}
+        others = [p for p in manifest.content_files() if _identity(p) not in seen]
+        context = load_files(others, manifest)
+        package.resources += context.resources
+    only = {str(p) for p in files}
+    return validate_package(package, config, rules, only=only)
 
 
-def validate_root(root: Path | str, config: Config | None = None) -> ValidationResult:
-    return validate_package(load_package(root), config)
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()
+
+
+def validate_root(root: Path | str, config: Config | None = None, rules: list[Rule] | None = None) -> ValidationResult:
+    """Validate the whole content tree described by root/fhirrug.toml."""
+    return validate_package(load_package(root), config, rules)
+
+
+def validate_default(config: Config | None = None, rules: list[Rule] | None = None) -> ValidationResult:
+    """Validate the default content: the project around the working directory, else the content
+    shipped with fhirrug (see `fhirrug.manifest.default_root`). Raises ManifestError if neither exists."""
+    from ..manifest import default_root
+
+    return validate_root(default_root(), config, rules)
 
 
 def has_errors(result: ValidationResult, strict: bool = False) -> bool:
