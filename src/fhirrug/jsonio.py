@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from .issues import FATAL, Issue
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # no real Questionnaire comes near this
 MAX_DEPTH = 128  # FHIR nests items deeply, but never this deeply
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _DuplicateKey(ValueError):
@@ -31,8 +33,40 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return seen
 
 
+class _NotJson(ValueError):
+    """Input json.loads accepts but RFC 8259 (and so FHIR JSON) does not."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _NotJson(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NotJson(f"number {text[:40]} is too large for a JSON number (it would become Infinity)")
+    return value
+
+
+def _has_lone_surrogate(text: str, value: Any) -> bool:
+    """True when a string holds a lone UTF-16 surrogate (from a `\\ud800` escape): not Unicode
+    text, and a traceback waiting to happen when a report is written as UTF-8."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return False  # decoded UTF-8 cannot hold surrogates; only escapes can make them
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
@@ -63,19 +97,24 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH) -> tuple[A
     if not text.strip():
         return fatal("fhirrug-json-syntax", "file is empty")
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float)
     except _DuplicateKey as exc:
         return fatal("fhirrug-json-duplicate-key", f"duplicate key {str(exc)!r} in one JSON object")
     except RecursionError:
         return fatal("fhirrug-json-too-deep", f"JSON nesting deeper than {max_depth} levels")
     except json.JSONDecodeError as exc:
         return fatal("fhirrug-json-syntax", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-    except ValueError as exc:  # NaN / Infinity
+    except _NotJson as exc:  # NaN / Infinity / a number that overflows to Infinity
+        return fatal("fhirrug-json-syntax", f"invalid JSON: {exc}")
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
         return fatal("fhirrug-json-syntax", f"invalid JSON: {exc}")
     if _depth_exceeds(value, max_depth):
         return fatal("fhirrug-json-too-deep", f"JSON nesting deeper than {max_depth} levels")
+    if _has_lone_surrogate(text, value):
+        return fatal("fhirrug-json-encoding", "a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not Unicode text")
     if not isinstance(value, dict):
-        return fatal("fhirrug-json-not-object", f"top level is a JSON {type(value).__name__}, not an object")
+        kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}.get(type(value), type(value).__name__)
+        return fatal("fhirrug-json-not-object", f"top level is a JSON {kind}, not an object")
     return value, []
 
 
@@ -87,7 +126,10 @@ def read_json(path: Path | str, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any
         size = path.stat().st_size
         if size > max_bytes:
             return None, [Issue("fhirrug-file-too-large", FATAL, f"file is {size} bytes; the limit is {max_bytes}", file, "")]
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)  # the file may have grown since stat (or be a pipe)
+        if len(raw) > max_bytes:
+            return None, [Issue("fhirrug-file-too-large", FATAL, f"file is over {max_bytes} bytes, the limit", file, "")]
     except OSError as exc:
         return None, [Issue("fhirrug-file-unreadable", FATAL, f"cannot read file: {exc.strerror or exc}", file, "")]
     return parse_bytes(raw, file)
@@ -104,6 +146,12 @@ def atomic_write(path: Path | str, text: str | bytes) -> None:
     data = text.encode("utf-8") if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; keep the replaced file's mode, else the usual umask-based 0666.
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -116,6 +164,12 @@ def atomic_write(path: Path | str, text: str | bytes) -> None:
             pass
         raise
     fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def fsync_dir(folder: Path | str) -> None:
