@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,14 +25,16 @@ VALIDATE_TARGET_S = 1.0
 HELP_OVER_BASELINE_S = 0.15
 
 
-def best_of(command: list[str], repeat: int, cwd: Path) -> tuple[float, float, int]:
+def best_of(command: list[str], repeat: int, cwd: Path, env_for_run=None) -> tuple[float, float, int]:
     """Fastest wall time and fastest CPU time (user + system of the child; steadier than wall
-    time on a busy machine) of `repeat` runs, and the last exit code."""
+    time on a busy machine) of `repeat` runs, and the last exit code. `env_for_run()` gives
+    each run its own environment (e.g. a new, empty model cache)."""
     best_wall = best_cpu = float("inf")
     code = 0
     for _ in range(repeat):
+        env = env_for_run() if env_for_run else None
         start = time.perf_counter()
-        child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         if hasattr(os, "wait4"):
             _, status, usage = os.wait4(child.pid, 0)
             child.returncode = os.waitstatus_to_exitcode(status)
@@ -59,7 +63,20 @@ def main() -> int:
 
     baseline, baseline_cpu, _ = best_of([sys.executable, "-c", "pass"], args.repeat, args.root)
     help_time, help_cpu, help_code = best_of([str(exe), "--help"], args.repeat, args.root)
-    validate_time, validate_cpu, validate_code = best_of([str(exe), "validate"], args.repeat, args.root)
+    # Cold means a new process AND an empty model-verdict cache (src/fhirrug/validate/model.py):
+    # the first validate on a machine, in CI, or after any content change. The warm figure is
+    # what a content owner sees on re-running an unchanged package.
+    scratch = Path(tempfile.mkdtemp(prefix="fhirrug-bench-"))
+    runs = iter(range(10**6))
+
+    def empty_cache_env() -> dict:
+        return {**os.environ, "FHIRRUG_CACHE_DIR": str(scratch / f"cache-{next(runs)}")}
+
+    warm_env = {**os.environ, "FHIRRUG_CACHE_DIR": str(scratch / "warm")}
+    validate_time, validate_cpu, validate_code = best_of([str(exe), "validate"], args.repeat, args.root, empty_cache_env)
+    subprocess.run([str(exe), "validate"], cwd=args.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=warm_env)
+    warm_time, warm_cpu, warm_code = best_of([str(exe), "validate"], args.repeat, args.root, lambda: warm_env)
+    shutil.rmtree(scratch, ignore_errors=True)
     files = subprocess.run([str(exe), "validate", "--format", "json"], cwd=args.root, capture_output=True, text=True)
     try:
         import json
@@ -71,15 +88,17 @@ def main() -> int:
     rows = [
         ("python -c pass (baseline)", baseline, baseline_cpu, ""),
         ("fhirrug --help", help_time, help_cpu, f"exit {help_code}"),
-        (f"fhirrug validate ({count} files)", validate_time, validate_cpu, f"exit {validate_code}"),
+        (f"fhirrug validate ({count} files), cold", validate_time, validate_cpu, f"exit {validate_code}, empty model cache"),
+        (f"fhirrug validate ({count} files), warm", warm_time, warm_cpu, f"exit {warm_code}, model cache filled"),
     ]
     load = f", load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" if hasattr(os, "getloadavg") else ""
     print(f"best of {args.repeat} runs, {sys.executable}, project {args.root}{load}")
-    print(f"{'command':<34} {'wall s':>8} {'- baseline':>11} {'x baseline':>11} {'cpu s':>8}")
+    print(f"{'command':<44} {'wall s':>8} {'- baseline':>11} {'x baseline':>11} {'cpu s':>8}")
     for name, seconds, cpu, note in rows:
-        print(f"{name:<34} {seconds:8.3f} {seconds - baseline:11.3f} {seconds / baseline:11.1f} {cpu:8.3f}  {note}")
+        print(f"{name:<44} {seconds:8.3f} {seconds - baseline:11.3f} {seconds / baseline:11.1f} {cpu:8.3f}  {note}")
     results = [
-        (f"cold validate <= {VALIDATE_TARGET_S:.2f} s", validate_time <= VALIDATE_TARGET_S, f"{validate_time:.3f} s"),
+        (f"cold validate (empty cache) <= {VALIDATE_TARGET_S:.2f} s", validate_time <= VALIDATE_TARGET_S, f"{validate_time:.3f} s"),
+        (f"validate, unchanged package (cache filled) <= {VALIDATE_TARGET_S:.2f} s", warm_time <= VALIDATE_TARGET_S, f"{warm_time:.3f} s"),
         (
             f"--help <= baseline + {HELP_OVER_BASELINE_S:.2f} s",
             help_time - baseline <= HELP_OVER_BASELINE_S,
