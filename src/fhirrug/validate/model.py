@@ -27,11 +27,12 @@ import functools
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from .. import vendor
-from ..issues import ERROR, INFORMATION, Issue
+from ..issues import ERROR, FATAL, INFORMATION, Issue
 from .schema import describe, expression
 
 CODE_MODEL = "fhirrug-model"
@@ -157,6 +158,34 @@ def check(resource: dict, file: str) -> list[Issue]:
     marker = _cache_path(resource)
     if _cached_accept(marker):
         return []
+    return _check_uncached(resource, file, resource_type, marker)
+
+
+def _model_type(resource) -> str | None:
+    """The resource type when the model stage applies (else the schema stage reports it)."""
+    resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
+    if not isinstance(resource_type, str) or resource_type not in vendor.all_resource_types():
+        return None
+    return resource_type
+
+
+def _check_guarded(resource: dict, file: str) -> list[Issue]:
+    try:
+        return check(resource, file)
+    except Exception as exc:  # noqa: BLE001 - as the pipeline reports a crashing stage
+        return [Issue("fhirrug-internal-error", FATAL, f"stage model failed: {type(exc).__name__}: {exc}", file, "")]
+
+
+def _guarded(resource: dict, file: str, resource_type: str, marker: Path | None) -> list[Issue]:
+    """`check` for a resource whose verdict is not cached, with a crash turned into an Issue just
+    as the pipeline does for every stage."""
+    try:
+        return _check_uncached(resource, file, resource_type, marker)
+    except Exception as exc:  # noqa: BLE001 - a crashing stage is a bug, reported, never a traceback
+        return [Issue("fhirrug-internal-error", FATAL, f"stage model failed: {type(exc).__name__}: {exc}", file, "")]
+
+
+def _check_uncached(resource: dict, file: str, resource_type: str, marker: Path | None) -> list[Issue]:
     raw = _raw_errors(resource, resource_type)
     if raw == []:
         _remember_accept(marker)
@@ -191,3 +220,309 @@ def _message(error: dict[str, Any], missing: bool, where: str) -> str:
     value = error.get("input")
     text = str(error.get("msg", "")).strip()
     return f"{describe(value)}: {text}" if value is not None else text
+
+
+# -- worker processes -----------------------------------------------------------------------
+#
+# A cold model stage (import fhir.resources, build the pydantic classes, validate) is more work
+# than all other stages together, and it needs nothing from them. So `ModelBatch` runs it in a
+# forked worker process while the caller runs the other stages; the worker imports
+# fhir.resources once and then forks a second worker, the two splitting the resources (by type,
+# since building a type's classes is the larger part of the cost). Results come back pickled
+# through pipes and are used exactly as if `check` had run in-process: the same Issues, in the
+# same order. Whatever a worker fails to deliver (it crashed, was killed, could not pickle) is
+# reported as a fatal `fhirrug-internal-error` for the resources concerned, never a hang or a
+# traceback. Workers are always reaped before `ModelBatch` returns; the calling process's own
+# state (sys.modules, caches, signal handlers) is left untouched.
+#
+# In-process instead (same results): no fork (Windows, macOS), threads running (fork is unsafe
+# then), a single usable CPU, fewer than MIN_PARALLEL resources of a type the model applies to,
+# or FHIRRUG_WORKERS=0 (or 1). The worker looks up the verdict cache itself, and imports
+# fhir.resources only when something is not cached.
+
+MIN_PARALLEL = 2  # resources for the model before a worker process is worth its fork
+MIN_SPLIT = 4  # ... before a second worker process is
+# Rough costs (seconds) for the split: building a type's model classes, and validating per byte.
+_TYPE_COST = {"StructureDefinition": 0.25, "Questionnaire": 0.08}
+_DEFAULT_TYPE_COST = 0.05
+_COST_PER_BYTE = 1 / 2_500_000
+
+
+def parallel_allowed() -> bool:
+    """Whether forking worker processes is possible and sensible here."""
+    if os.environ.get("FHIRRUG_WORKERS", "").strip() in ("0", "1"):
+        return False
+    if not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+        return False
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return False  # forking a process with threads can deadlock the child
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return cpus >= 2
+
+
+class ModelBatch:
+    """The model stage of many resources, possibly in worker processes while the caller works.
+
+        with ModelBatch(jobs, run) as batch:   # jobs: [(resource, file)]
+            ...other stages...
+            results = batch.results()           # one list of Issues per job, in job order
+
+    `run(resource, file)` is the caller's guarded call of `check` (a crash already turned into
+    an Issue); it is what runs in-process. The workers give the same result (`_guarded`).
+    `parallel`: None decides (see `parallel_allowed`), False never forks.
+    """
+
+    def __init__(self, jobs: list[tuple[dict, str]], run=None, *, parallel: bool | None = None):
+        self.jobs = jobs
+        self.run = run or _check_guarded
+        self._done: dict[int, list[Issue]] = {}
+        self._failed: dict[int, str] = {}
+        self._pid: int | None = None
+        self._fds: list[int] = []
+        self._candidates = []
+        for index, (resource, _) in enumerate(jobs):
+            if _model_type(resource) is None:
+                self._done[index] = []  # check() returns [] for it without looking further
+            else:
+                self._candidates.append(index)
+        if parallel is None:
+            parallel = len(self._candidates) >= MIN_PARALLEL and parallel_allowed()
+        if parallel and self._candidates:
+            self._start()
+
+    @property
+    def forked(self) -> bool:
+        """True while a worker process has the model stage (until `results()`)."""
+        return self._pid is not None
+
+    def run_one(self, index: int) -> list[Issue]:
+        """The model stage of one job, in-process now (when no worker has it)."""
+        if index in self._done:
+            return self._done[index]
+        resource, file = self.jobs[index]
+        self._done[index] = self.run(resource, file)
+        return self._done[index]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def _start(self) -> None:
+        fds: list[int] = []
+        try:
+            fds += os.pipe()
+            fds += os.pipe()
+            pid = os.fork()
+        except OSError:  # out of file descriptors or processes: no worker, all in-process
+            for fd in fds:
+                os.close(fd)
+            return
+        first_r, first_w, second_r, second_w = fds
+        if pid == 0:  # the worker; never returns
+            os.close(first_r)
+            os.close(second_r)
+            _worker_main(self.jobs, self._candidates, first_w, second_w)
+        os.close(first_w)
+        os.close(second_w)
+        self._pid = pid
+        self._fds = [first_r, second_r]
+
+    def results(self) -> list[list[Issue]]:
+        if self._pid is not None:
+            self._collect()
+        out = []
+        for index, (resource, file) in enumerate(self.jobs):
+            if index in self._done:
+                out.append(self._done[index])
+            elif index in self._failed:
+                out.append([Issue("fhirrug-internal-error", FATAL, f"stage model failed: {self._failed[index]}", file, "")])
+            else:
+                out.append(self.run(resource, file))
+        return out
+
+    def _collect(self) -> None:
+        import pickle
+        import select
+
+        chunks: dict[int, list[bytes]] = {fd: [] for fd in self._fds}
+        open_fds = list(self._fds)
+        problem = ""
+        try:
+            poller = select.poll()  # not select(): it fails on descriptors over 1023
+            for fd in open_fds:
+                poller.register(fd, select.POLLIN)
+            while open_fds:  # both pipes at once: neither worker may block on a full pipe
+                for fd, _ in poller.poll():
+                    data = os.read(fd, 1 << 16)
+                    if data:
+                        chunks[fd].append(data)
+                    elif fd in open_fds:
+                        open_fds.remove(fd)
+                        poller.unregister(fd)
+        except OSError as exc:
+            problem = f"reading the worker's result failed: {exc}"
+        status = self._reap()
+        why = problem or f"worker process ended without a result ({_describe_status(status)})"
+        for fd in self._fds:
+            payload = b"".join(chunks[fd])
+            if not payload:
+                continue
+            try:
+                message = pickle.loads(payload)
+                self._done.update({int(k): list(v) for k, v in message["done"].items()})
+                if message.get("second_status") is not None:
+                    why = f"worker process ended without a result ({_describe_status(message['second_status'])})"
+            except Exception:  # noqa: BLE001 - a garbled result is reported, never raised
+                continue
+        self._close_fds()
+        for index in self._candidates:
+            if index not in self._done:
+                self._failed[index] = why
+
+    def _reap(self) -> int | None:
+        pid, self._pid = self._pid, None
+        return None if pid is None else _wait(pid)
+
+    def _close_fds(self) -> None:
+        fds, self._fds = self._fds, []
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Stop and reap the worker if results() was not called (the caller failed meanwhile)."""
+        if self._pid is not None:
+            import signal
+
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self._reap()
+        self._close_fds()
+
+
+def _wait(pid: int) -> int | None:
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return None
+
+
+def _describe_status(status: int | None) -> str:
+    if status is None:
+        return "status unknown"
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    if os.WIFEXITED(status):
+        return f"exit code {os.WEXITSTATUS(status)}"
+    return f"status {status}"
+
+
+def _worker_main(jobs, candidates: list[int], first_w: int, second_w: int) -> None:
+    """In the forked worker: skip what the cache knows, import fhir.resources, fork a second
+    worker for part of the rest, check its own part, send the Issues back. Never returns, and
+    never runs the parent's exit handlers or flushes its buffers (os._exit)."""
+    code = 1
+    try:
+        import gc
+        import pickle
+
+        gc.disable()  # a short-lived process: automatic collection only costs time (see _check_share)
+        done: dict[int, list[Issue]] = {}
+        todo: dict[int, tuple[str, Path | None]] = {}
+        for index in candidates:
+            marker = _cache_path(jobs[index][0])
+            if _cached_accept(marker):
+                done[index] = []
+            else:
+                todo[index] = (_model_type(jobs[index][0]), marker)
+        mine, theirs = _split(jobs, list(todo))
+        second = None
+        if theirs:
+            try:
+                import fhir.resources.R4B  # noqa: F401 - once, before the second fork shares it
+            except ImportError:
+                pass  # check() reports it per resource
+            try:
+                second = os.fork()
+            except OSError:
+                mine, theirs = list(todo), []
+            if second == 0:
+                code = 1
+                try:
+                    os.close(first_w)
+                    theirs_done = _check_share(jobs, todo, theirs)
+                    _write_all(second_w, pickle.dumps({"done": theirs_done}, pickle.HIGHEST_PROTOCOL))
+                    code = 0
+                finally:
+                    os._exit(code)
+        os.close(second_w)
+        done.update(_check_share(jobs, todo, mine))
+        second_status = _wait(second) if second else None
+        _write_all(first_w, pickle.dumps({"done": done, "second_status": second_status}, pickle.HIGHEST_PROTOCOL))
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent reports whatever did not arrive
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _check_share(jobs, todo: dict, share: list[int]) -> dict[int, list[Issue]]:
+    import gc
+
+    done = {}
+    for count, index in enumerate(share, 1):
+        done[index] = _guarded(*jobs[index], *todo[index])
+        if count % 256 == 0:
+            gc.collect()  # with automatic collection off: bound the memory of a very large package
+    return done
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    os.close(fd)
+
+
+def _split(jobs, todo: list[int]) -> tuple[list[int], list[int]]:
+    """Two shares of about equal cost (longest first, a resource joining the share that already
+    builds its type's classes when that is cheaper). The second is empty when not worth it."""
+    if len(todo) < MIN_SPLIT:
+        return list(todo), []
+    sized = []
+    for index in todo:
+        resource = jobs[index][0]
+        try:
+            size = len(json.dumps(resource, ensure_ascii=False))
+        except (TypeError, ValueError, RecursionError):
+            size = 0
+        resource_type = resource.get("resourceType", "")
+        sized.append((_TYPE_COST.get(resource_type, _DEFAULT_TYPE_COST) + size * _COST_PER_BYTE, size, index, resource_type))
+    sized.sort(key=lambda item: (-item[0], item[2]))
+    shares: list[list[int]] = [[], []]
+    loads = [0.0, 0.0]
+    types: list[set] = [set(), set()]
+    for _, size, index, resource_type in sized:
+        costs = [size * _COST_PER_BYTE + (0 if resource_type in types[s] else _TYPE_COST.get(resource_type, _DEFAULT_TYPE_COST)) for s in (0, 1)]
+        share = min((0, 1), key=lambda s: (loads[s] + costs[s], s))
+        shares[share].append(index)
+        loads[share] += costs[share]
+        types[share].add(resource_type)
+    if not shares[1]:
+        return shares[0], []
+    return sorted(shares[0]), sorted(shares[1])

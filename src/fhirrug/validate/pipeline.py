@@ -40,19 +40,13 @@ class RuleContext:
         self.file = file
 
 
-def _resource_stages(resource: dict, file: str) -> list[Issue]:
-    """Stages 2-4 (JSON Schema, model, required bindings) on one parsed resource."""
-    # Imported here so that `fhirrug --help` never pays for jsonschema or fhir.resources.
-    from . import bindings, model, schema
-
-    issues: list[Issue] = []
-    for stage in (schema, model, bindings):
-        try:
-            issues += stage.check(resource, file)
-        except Exception as exc:  # noqa: BLE001 - a crashing stage is a bug, reported, never a traceback
-            name = stage.__name__.rsplit(".", 1)[-1]
-            issues.append(Issue("fhirrug-internal-error", FATAL, f"stage {name} failed: {type(exc).__name__}: {exc}", file, ""))
-    return issues
+def _stage(stage, resource: dict, file: str) -> list[Issue]:
+    """One of stages 2-4 on one parsed resource; a crashing stage is a bug, reported, never a traceback."""
+    try:
+        return stage.check(resource, file)
+    except Exception as exc:  # noqa: BLE001
+        name = stage.__name__.rsplit(".", 1)[-1]
+        return [Issue("fhirrug-internal-error", FATAL, f"stage {name} failed: {type(exc).__name__}: {exc}", file, "")]
 
 
 def validate_package(
@@ -79,26 +73,35 @@ def validate_package(
 
 
 def _validate_package(package: Package, config: Config | None, rules: list[Rule], only: set[str] | None) -> ValidationResult:
+    # Imported here so that `fhirrug --help` never pays for jsonschema or fhir.resources.
+    from . import bindings, model, schema
+
     def wanted(file: str) -> bool:
         return only is None or file in only
 
     issues: list[Issue] = [i for i in package.read_issues if wanted(i.file)]
     resource_rules = [r for r in rules if r.scope == RESOURCE and r.check is not None]
     package_rules = [r for r in rules if r.scope == PACKAGE and r.check is not None]
-    for resource in package.resources:
-        file = str(resource.path)
-        if not wanted(file):
-            continue
-        issues += _resource_stages(resource.data, file)
-        ctx = RuleContext(package, file)
-        for data, resource_type, prefix in _with_contained(resource.data, resource.resource_type):
-            for rule in resource_rules:
-                if rule.applies_to(resource_type):
-                    found = _run(rule, _resource_findings(rule, data, ctx, file), file)
-                    issues += found if prefix is None else [_inside(i, resource_type, prefix) for i in found]
-    ctx = RuleContext(package)
-    for rule in package_rules:
-        issues += [i for i in _run(rule, _package_findings(rule, package, ctx), "") if wanted(i.file) or not i.file]
+    targets = [(resource, str(resource.path)) for resource in package.resources if wanted(str(resource.path))]
+    # Stage 3 (model) may run in worker processes meanwhile (see model.ModelBatch): its Issues
+    # are put in their place afterwards, so the result is the same as running it in line.
+    with model.ModelBatch([(resource.data, file) for resource, file in targets], lambda data, file: _stage(model, data, file)) as batch:
+        pieces: list[list[Issue] | int] = []  # an int: the worker's model Issues of that target
+        for index, (resource, file) in enumerate(targets):
+            pieces.append(_stage(schema, resource.data, file))  # stages 2, 3, 4 in this order, as always
+            pieces += [index if batch.forked else batch.run_one(index), _stage(bindings, resource.data, file)]
+            ctx = RuleContext(package, file)
+            for data, resource_type, prefix in _with_contained(resource.data, resource.resource_type):
+                for rule in resource_rules:
+                    if rule.applies_to(resource_type):
+                        found = _run(rule, _resource_findings(rule, data, ctx, file), file)
+                        pieces.append(found if prefix is None else [_inside(i, resource_type, prefix) for i in found])
+        ctx = RuleContext(package)
+        for rule in package_rules:
+            pieces.append([i for i in _run(rule, _package_findings(rule, package, ctx), "") if wanted(i.file) or not i.file])
+        model_issues = batch.results()
+    for piece in pieces:
+        issues += model_issues[piece] if isinstance(piece, int) else piece
     if config is not None:
         issues = config.apply(issues)
     issues = list(dict.fromkeys(issues))  # two checks reporting the very same finding: once
