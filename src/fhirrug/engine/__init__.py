@@ -41,6 +41,7 @@ from typing import Any, Iterable
 
 from ..issues import ERROR, FATAL, WARNING, Issue
 from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances
+from .fast import FALLBACK
 from .plan import Node, Plan
 
 __all__ = ["Engine", "Evaluation", "Plan", "compile", "evaluate", "strip_disabled", "expand_valuesets"]
@@ -48,6 +49,20 @@ __all__ = ["Engine", "Evaluation", "Plan", "compile", "evaluate", "strip_disable
 
 def _plan_evaluate(self: Plan, response: Any, file: str = "") -> Evaluation:
     """Evaluate one QuestionnaireResponse (a parsed JSON dict). Never raises for bad input."""
+    fast = self.fast
+    if fast is not None and type(response) is dict and response.get("resourceType") == "QuestionnaireResponse":
+        # The fast path (fast.py): the common, ordinary response; anything unusual raises and
+        # the general walker below evaluates the response from scratch.
+        issues: list = []
+        reference = response.get("questionnaire")
+        if isinstance(reference, str) and self.url and reference != self.canonical and reference.partition("|")[0] != self.url:
+            issues.append(Issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", file, f"{QR}.questionnaire"))
+        try:
+            flags, outcomes = fast(response, issues, file)
+        except FALLBACK:  # anything unusual: the general path decides, and reports
+            pass
+        else:
+            return Evaluation(self, response, issues, file, flags, None, None, outcomes)
     walk = _Walk(self, file)
     if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
         kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
@@ -250,13 +265,25 @@ class Engine:
             self._keep = getattr(self, "_keep", []) + [questionnaire]
         return plan
 
+    def _by_url(self) -> dict[str, list[dict]]:
+        """url -> the resources with that url, in package order (rebuilt if `resources` changes)."""
+        key = (id(self.resources), len(self.resources))
+        if getattr(self, "_url_key", None) != key:
+            index: dict[str, list[dict]] = {}
+            for r in self.resources:
+                url = r.get("url")
+                if isinstance(url, str):
+                    index.setdefault(url, []).append(r)
+            self._url_index, self._url_key = index, key
+        return self._url_index
+
     def resolve(self, canonical: Any) -> tuple[dict | None, list[Issue]]:
         """The Questionnaire a response names, or the issue saying why there is none."""
         expression = f"{QR}.questionnaire"
         if not isinstance(canonical, str) or not canonical:
             return None, [Issue("Questionnaire_QR_Q_None", ERROR, "No questionnaire is identified, so no validation can be performed against the base questionnaire", "", QR)]
         url, _, version = canonical.partition("|")
-        candidates = [r for r in self.resources if r.get("url") == url]
+        candidates = self._by_url().get(url, ())
         if version:
             candidates = [r for r in candidates if r.get("version") == version]
         questionnaires = [r for r in candidates if r.get("resourceType") == "Questionnaire"]

@@ -8,6 +8,7 @@ expressions; they are reported once, not per response.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from ..issues import ERROR, WARNING, Issue
@@ -111,7 +112,7 @@ _never.indeterminate = False  # type: ignore[attr-defined]
 class Cond:
     """One compiled enableWhen."""
 
-    __slots__ = ("target", "test", "expression", "question", "lca", "down", "before")
+    __slots__ = ("target", "test", "expression", "question", "lca", "down", "before", "ew")
 
     def __init__(self, target, test, expression, question):
         self.target = target  # Node or None (unknown linkId: condition never true, except != / exists=false)
@@ -121,6 +122,7 @@ class Cond:
         self.lca = None  # deepest common ancestor Node of item and target (None: the root)
         self.down: tuple = ()  # nodes from below lca down to the target
         self.before = True  # the target's branch precedes the item's branch
+        self.ew = None  # (operator, answer[x] key, expected value) of a well-formed enableWhen
 
 
 class Node:
@@ -192,11 +194,15 @@ class Plan:
         self.by_linkid: dict[str, Node] = {}
         self.order: list[Node] = []  # dependency order: parent and targets first (cycles broken)
         self.outcome_nodes: list[Node] = []
+        self.outcome_values: tuple = ()
+        self.link_ids: tuple = ()
+        self.outcome_getter = None
         self.flat = True  # no repeating item has children: every item has at most one instance
         self.cyclic: set[int] = set()
         self.required: list[Node] = []
         self.required_flat: list[tuple] = []
         self.enable = None  # generated: answers -> list of enabled flags by node index (flat plans)
+        self.fast = None  # generated: the fast path of the flat walker (see fast.py), or None
         self._items: list = []
         if not isinstance(questionnaire, dict) or questionnaire.get("resourceType") != "Questionnaire":
             self._issue("fhirrug-not-a-questionnaire", ERROR, "the resource given as Questionnaire is not a Questionnaire", ROOT_EXPRESSION)
@@ -211,12 +217,19 @@ class Plan:
         self._order()
         del self._items
         self.required = [n for n in self.nodes if n.required]
+        self.link_ids = tuple(n.linkId for n in self.nodes)
+        # The outcomes among flags by node index, in C: compress(outcome_values, outcome_getter(flags)).
+        self.outcome_values = tuple(n.outcome for n in self.outcome_nodes)
+        self.outcome_getter = itemgetter(*(n.index for n in self.outcome_nodes)) if len(self.outcome_nodes) > 1 else None
         # (index, parent index or -1, is a group, node) of each required item, for the walker.
         self.required_flat = [(n.index, n.parent.index if n.parent is not None else -1, n.type == "group", n) for n in self.required]
         try:
             self.enable = self._generate()
         except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans use the loop
             self.enable = None
+        from .fast import compile_fast
+
+        self.fast = compile_fast(self)
 
     # -- building -------------------------------------------------------------------------
 
@@ -363,6 +376,7 @@ class Plan:
             if key not in allowed:
                 self._issue("fhirrug-enablewhen-answer-type", ERROR, f"{key} cannot match an answer of the {target.type} item '{target.linkId}'; no answer ever equals it", f"{expression}.{key}")
         cond = Cond(target, compile_test(operator, key, expected), expression, question)
+        cond.ew = (operator, key, expected)
         if target is not None:
             mine = node.ancestors + (node,)
             theirs = target.ancestors + (target,)

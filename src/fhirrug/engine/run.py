@@ -11,10 +11,15 @@ Two walkers share every check:
 
 Issues are created only when something is wrong; the common, valid response allocates little
 beyond the two arrays.
+
+Before either walker, `Plan.evaluate` tries the plan's fast path (`fast.py`, flat plans only): a
+walker specialised per Questionnaire for the ordinary response, which gives up at anything
+unusual; the general walkers here then evaluate the response from scratch.
 """
 
 from __future__ import annotations
 
+from itertools import compress
 from typing import Any
 
 from ..issues import ERROR, FATAL, INFORMATION, WARNING, Issue
@@ -37,9 +42,9 @@ class Evaluation:
     valid: no issue of severity error or fatal.
     """
 
-    __slots__ = ("plan", "response", "file", "_raw", "_issues", "_flags", "_instances", "_item_enabled")
+    __slots__ = ("plan", "response", "file", "_raw", "_issues", "_flags", "_instances", "_item_enabled", "_outcomes")
 
-    def __init__(self, plan: Plan, response: Any, issues: list, file: str = "", flags=None, instances=None, item_enabled=None):
+    def __init__(self, plan: Plan, response: Any, issues: list, file: str = "", flags=None, instances=None, item_enabled=None, outcomes=None):
         self.plan = plan
         self.response = response
         self.file = file
@@ -48,6 +53,7 @@ class Evaluation:
         self._flags = flags  # flat: list[bool] by node index
         self._instances = instances  # general: list of (node, position, enabled)
         self._item_enabled = item_enabled  # general: id(QR item dict) -> enabled
+        self._outcomes = outcomes  # the fast path: the plan's outcome dicts reached (copied on access)
 
     @property
     def response_id(self) -> str | None:
@@ -78,7 +84,7 @@ class Evaluation:
     def enabled(self) -> list[str]:
         nodes = self.plan.nodes
         if self._flags is not None:
-            return [nodes[k].linkId for k, on in enumerate(self._flags) if on]
+            return list(compress(self.plan.link_ids, self._flags))
         seen = {node.index for node, _, on in self._instances or () if on}
         return [n.linkId for n in nodes if n.index in seen]
 
@@ -104,8 +110,13 @@ class Evaluation:
 
     @property
     def outcomes(self) -> list[dict]:
+        if self._outcomes is not None:
+            return list(map(dict, self._outcomes))
         if self._flags is not None:
             flags = self._flags
+            getter = self.plan.outcome_getter
+            if getter is not None:
+                return list(map(dict, compress(self.plan.outcome_values, getter(flags))))
             return [dict(n.outcome) for n in self.plan.outcome_nodes if flags[n.index]]
         on = {node.index for node, _, enabled in self._instances or () if enabled}
         return [dict(n.outcome) for n in self.plan.outcome_nodes if n.index in on]

@@ -1,0 +1,514 @@
+"""The fast path of the flat walker (fhirrug.engine.fast) agrees with the general walker.
+
+Every response is evaluated twice: with the plan's fast path, and with `plan.fast = None` (the
+general flat walker, run.evaluate_flat). Enabled flags, enabled linkIds, outcomes, validity and
+every issue (code, severity, message, file, expression, in order) must be identical. The tests
+also check that the fast path is actually taken for ordinary responses (else agreement would
+prove nothing) and that unusual responses fall back.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fhirrug.engine import Engine, compile, strip_disabled
+from fhirrug.package import load_package
+
+from engine_helpers import ans, ew, item, q, qr
+
+ROOT = Path(__file__).resolve().parents[2]
+SELF_DIAGNOSIS = ROOT / "questionnaires" / "Questionnaire-zelfdiagnose-lage-rugklachten.json"
+
+
+def _snapshot(ev) -> tuple:
+    return (
+        list(ev._flags) if ev._flags is not None else None,
+        ev.enabled,
+        ev.enabled_at,
+        ev.outcomes,
+        ev.valid,
+        [(i.code, i.severity, i.message, i.file, i.expression) for i in ev.issues],
+    )
+
+
+def fast_taken(plan, response) -> bool:
+    """Whether the fast path evaluates `response` itself (no fallback)."""
+    if plan.fast is None:
+        return False
+    try:
+        plan.fast(response, [], "")
+    except Exception:  # noqa: BLE001 - a fallback
+        return False
+    return True
+
+
+def agree(plan, response, file: str = "r.json") -> bool:
+    """Evaluate with and without the fast path; assert identical results; True if fast was taken."""
+    fast = plan.fast
+    try:
+        got = _snapshot(plan.evaluate(copy.deepcopy(response), file))
+        plan.fast = None
+        want = _snapshot(plan.evaluate(copy.deepcopy(response), file))
+    finally:
+        plan.fast = fast
+    assert got == want, json.dumps(response)[:2000]
+    return fast_taken(plan, response)
+
+
+# -- the self-diagnosis Questionnaire of the package -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sd_plan():
+    if not SELF_DIAGNOSIS.is_file():
+        pytest.skip("the self-diagnosis Questionnaire is not in this checkout")
+    package = load_package(ROOT)
+    questionnaire = next(r.data for r in package.resources if r.path.resolve() == SELF_DIAGNOSIS.resolve())
+    return Engine(package).plan_for(questionnaire)
+
+
+def _random_answer(node, rnd: random.Random):
+    if node.type == "boolean":
+        return {"valueBoolean": rnd.random() < 0.3}
+    if node.type in ("choice", "open-choice") and node.options:
+        system, code = rnd.choice(sorted(node.options, key=str))
+        return {"valueCoding": {"system": system, "code": code}}
+    if node.type == "integer":
+        return {"valueInteger": rnd.randint(0, 10)}
+    if node.type == "decimal":
+        return {"valueDecimal": rnd.choice([0.5, 2.5, 7.0])}
+    if node.type in ("string", "text"):
+        return {"valueString": rnd.choice(["a", "b", "tekst"])}
+    return None
+
+
+def generate(plan, rnd: random.Random, strip: bool = True) -> dict:
+    """A response with random answers in questionnaire order (the bench script's generator)."""
+
+    def items_for(nodes):
+        out = []
+        for node in nodes:
+            if node.type == "group":
+                children = items_for(node.children)
+                if children:
+                    out.append({"linkId": node.linkId, "item": children})
+                elif rnd.random() < 0.1:
+                    out.append({"linkId": node.linkId})
+            elif node.type != "display" and rnd.random() < 0.85:
+                answer = _random_answer(node, rnd)
+                if answer is not None:
+                    out.append({"linkId": node.linkId, "answer": [answer]})
+        return out
+
+    response = {"resourceType": "QuestionnaireResponse", "id": "r", "questionnaire": plan.canonical,
+                "status": rnd.choice(["completed", "completed", "in-progress", "amended"]), "item": items_for(plan.top)}
+    if strip and rnd.random() < 0.7:
+        response = strip_disabled(plan, response)
+    return response
+
+
+def _all_items(response: dict) -> list:
+    found = []
+
+    def walk(items):
+        for it in items if isinstance(items, list) else ():
+            if isinstance(it, dict):
+                found.append(it)
+                walk(it.get("item"))
+                for a in it.get("answer") or () if isinstance(it.get("answer"), list) else ():
+                    if isinstance(a, dict):
+                        walk(a.get("item"))
+
+    walk(response.get("item"))
+    return found
+
+
+def _siblings(response: dict) -> list:
+    lists = [response["item"]] if isinstance(response.get("item"), list) else []
+    lists += [it["item"] for it in _all_items(response) if isinstance(it.get("item"), list)]
+    return [lst for lst in lists if lst]
+
+
+MUTATIONS = (
+    "drop", "swap", "duplicate", "unknown", "wrong-type", "two-answers", "no-answer", "empty-answers",
+    "text-same", "text-other", "extra-answer-key", "answer-item", "bad-coding", "not-a-dict", "move-up",
+    "status", "mismatch", "no-items", "item-on-question", "null-answer", "int-as-decimal", "extra-item-key",
+)
+
+
+def mutate(plan, response: dict, rnd: random.Random, how: str) -> dict:
+    """An unusual variant of `response` (most make the fast path fall back)."""
+    r = copy.deepcopy(response)
+    items = _all_items(r)
+    answered = [it for it in items if isinstance(it.get("answer"), list) and it["answer"]]
+    lists = _siblings(r)
+    if how == "drop" and lists:
+        lst = rnd.choice(lists)
+        lst.pop(rnd.randrange(len(lst)))
+    elif how == "swap" and any(len(lst) > 1 for lst in lists):
+        lst = rnd.choice([lst for lst in lists if len(lst) > 1])
+        a, b = rnd.sample(range(len(lst)), 2)
+        lst[a], lst[b] = lst[b], lst[a]
+    elif how == "duplicate" and lists:
+        lst = rnd.choice(lists)
+        k = rnd.randrange(len(lst))
+        lst.insert(k + 1, copy.deepcopy(lst[k]))
+    elif how == "unknown" and lists:
+        rnd.choice(lists).append({"linkId": "no-such-item", "answer": [{"valueBoolean": True}]})
+    elif how == "wrong-type" and answered:
+        rnd.choice(answered)["answer"] = [rnd.choice([{"valueString": "ja"}, {"valueInteger": 1}, {"valueBoolean": 1}, {"valueCoding": "x"}])]
+    elif how == "two-answers" and answered:
+        it = rnd.choice(answered)
+        it["answer"] = it["answer"] + copy.deepcopy(it["answer"])
+    elif how == "no-answer" and answered:
+        del rnd.choice(answered)["answer"]
+    elif how == "empty-answers" and answered:
+        rnd.choice(answered)["answer"] = []
+    elif how in ("text-same", "text-other") and items:
+        it = rnd.choice(items)
+        node = plan.by_linkid.get(it.get("linkId"))
+        it["text"] = node.text if how == "text-same" and node is not None and node.text else "iets anders"
+    elif how == "extra-answer-key" and answered:
+        rnd.choice(answered)["answer"][0]["id"] = "a1"
+    elif how == "answer-item" and answered:
+        rnd.choice(answered)["answer"][0]["item"] = [{"linkId": "nested", "answer": [{"valueBoolean": True}]}]
+    elif how == "bad-coding":
+        coded = [it for it in answered if "valueCoding" in it["answer"][0]]
+        if coded:
+            rnd.choice(coded)["answer"][0]["valueCoding"] = {"system": "http://example.org/other", "code": "?"}
+    elif how == "not-a-dict" and lists:
+        rnd.choice(lists).insert(0, rnd.choice(["x", 3, None, []]))
+    elif how == "move-up":
+        nested = [it for lst in lists[1:] for it in lst]
+        if nested and isinstance(r.get("item"), list):
+            r["item"].append(copy.deepcopy(rnd.choice(nested)))
+    elif how == "status":
+        r["status"] = rnd.choice(["in-progress", "amended", "stopped", None, 3])
+    elif how == "mismatch":
+        r["questionnaire"] = rnd.choice(["http://example.org/Questionnaire/other|1", plan.url, plan.url + "|9.9", 7])
+    elif how == "no-items":
+        r.pop("item", None)
+    elif how == "item-on-question" and answered:
+        rnd.choice(answered)["item"] = [{"linkId": "x"}]
+    elif how == "null-answer" and answered:
+        rnd.choice(answered)["answer"] = None
+    elif how == "int-as-decimal" and answered:
+        rnd.choice(answered)["answer"] = [{"valueDecimal": 2}]
+    elif how == "extra-item-key" and items:
+        rnd.choice(items)["id"] = "i1"
+    return r
+
+
+def test_self_diagnosis_ordinary_responses_take_the_fast_path_and_agree(sd_plan):
+    assert sd_plan.fast is not None
+    rnd = random.Random(4)
+    taken = 0
+    for _ in range(1500):
+        taken += agree(sd_plan, generate(sd_plan, rnd))
+    # Every response of this generator is ordinary (some answer disabled items: still fast).
+    assert taken == 1500
+
+
+def test_self_diagnosis_fast_path_finds_answers_on_disabled_items_and_missing_required(sd_plan):
+    rnd = random.Random(5)
+    codes = set()
+    for _ in range(600):
+        response = generate(sd_plan, rnd, strip=False)
+        assert agree(sd_plan, response)
+        codes.update(i.code for i in sd_plan.evaluate(response).issues)
+    assert {"Questionnaire_QR_Item_NotEnabled"} <= codes
+
+
+@pytest.mark.parametrize("how", MUTATIONS)
+def test_self_diagnosis_unusual_responses_agree(sd_plan, how):
+    rnd = random.Random(hash(how) % 1000)
+    for _ in range(60):
+        agree(sd_plan, mutate(sd_plan, generate(sd_plan, rnd), rnd, how))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), hows=st.lists(st.sampled_from(MUTATIONS), max_size=3))
+def test_self_diagnosis_hypothesis(sd_plan, seed, hows):
+    rnd = random.Random(seed)
+    response = generate(sd_plan, rnd, strip=rnd.random() < 0.5)
+    for how in hows:
+        response = mutate(sd_plan, response, rnd, how)
+    agree(sd_plan, response)
+
+
+def test_fast_path_is_taken_and_falls_back_where_it_should(sd_plan):
+    rnd = random.Random(8)
+    base = generate(sd_plan, rnd)
+    while not any(isinstance(it.get("answer"), list) for it in _all_items(base)):
+        base = generate(sd_plan, rnd)
+    assert fast_taken(sd_plan, base)
+    for how in ("unknown", "wrong-type", "two-answers", "answer-item", "text-other", "not-a-dict", "extra-answer-key"):
+        variant = mutate(sd_plan, base, random.Random(1), how)
+        assert not fast_taken(sd_plan, variant), how
+        agree(sd_plan, variant)
+    # Text equal to the Questionnaire's, other keys on the item: still the fast path.
+    same = mutate(sd_plan, base, random.Random(1), "extra-item-key")
+    assert fast_taken(sd_plan, same)
+
+
+# -- synthetic Questionnaires: repeats, nesting, odd types ---------------------------------------
+
+
+KINDS = ("boolean", "boolean", "choice", "open-choice", "integer", "decimal", "string", "date", "group", "group", "display", "quantity")
+
+
+def synthetic(rnd: random.Random) -> dict:
+    made: list[dict] = []
+    counter = [0]
+
+    def condition(node_kind_pool):
+        if made and rnd.random() < 0.9:
+            target = rnd.choice(made)
+        else:
+            target = {"linkId": rnd.choice(["nope", "later", f"i{counter[0] + 1}"]), "type": "boolean"}
+        kind = target.get("type")
+        op = rnd.choice(["=", "=", "!=", "exists", ">", "<", ">=", "<="])
+        if op == "exists":
+            return ew(target["linkId"], "exists", answerBoolean=rnd.random() < 0.5)
+        if kind == "boolean" or rnd.random() < 0.1:
+            return ew(target["linkId"], rnd.choice(["=", "!="]), answerBoolean=rnd.random() < 0.5)
+        if kind in ("choice", "open-choice"):
+            coding = {"code": rnd.choice(["a", "b", "c"])}
+            if rnd.random() < 0.8:
+                coding["system"] = "s"
+            return ew(target["linkId"], rnd.choice(["=", "!="]), answerCoding=coding)
+        if kind in ("integer", "decimal"):
+            return ew(target["linkId"], op, **{rnd.choice(["answerInteger", "answerDecimal"]): rnd.choice([1, 2, 5, 2.5])})
+        if kind == "date":
+            return ew(target["linkId"], op, answerDate=rnd.choice(["2020", "2020-01-02"]))
+        if kind == "quantity":
+            return ew(target["linkId"], op, answerQuantity={"value": 3, "system": "http://unitsofmeasure.org", "code": "kg"})
+        return ew(target["linkId"], op, answerString=rnd.choice(["a", "b"]))
+
+    def items(depth: int) -> list:
+        out = []
+        for _ in range(rnd.randint(1, 4 if depth else 6)):
+            counter[0] += 1
+            kind = rnd.choice(KINDS)
+            node = item(f"i{counter[0]}", kind, text=f"Vraag {counter[0]}")
+            if kind in ("choice", "open-choice"):
+                if rnd.random() < 0.9:
+                    node["answerOption"] = [{"valueCoding": {"system": "s", "code": c}} for c in "abc"]
+                else:
+                    node["answerOption"] = [{"valueInteger": 1}, {"valueString": "x"}]
+            if kind in ("group", "display") and rnd.random() < 0.3:
+                node["code"] = [{"system": "http://example.org/uitkomst", "code": f"u{counter[0]}"}]
+            if rnd.random() < 0.25:
+                node["required"] = True
+            if rnd.random() < 0.12:
+                node["repeats"] = True
+            if rnd.random() < 0.5 and made:
+                conditions = [condition(KINDS) for _ in range(rnd.choice([1, 1, 2, 3]))]
+                node["enableWhen"] = conditions
+                if len(conditions) > 1 or rnd.random() < 0.3:
+                    node["enableBehavior"] = rnd.choice(["all", "any"])
+            made.append(node)
+            if kind == "group" and depth < 3:
+                node["item"] = items(depth + 1)
+            elif kind != "display" and depth < 3 and rnd.random() < 0.08:
+                node["item"] = items(depth + 1)  # a question with nested items
+            out.append(node)
+        return out
+
+    return q(*items(0))
+
+
+def _answers_for(node, rnd: random.Random) -> list:
+    def one():
+        kind = node.type
+        if rnd.random() < 0.08:  # a wrong type now and then
+            return rnd.choice([{"valueString": "?"}, {"valueBoolean": True}, {"valueInteger": 2}])
+        if kind == "boolean":
+            return {"valueBoolean": rnd.random() < 0.5}
+        if kind in ("choice", "open-choice"):
+            if node.options:
+                return {"valueCoding": {"system": "s", "code": rnd.choice("abcd")}}
+            return rnd.choice([{"valueInteger": 1}, {"valueString": "x"}, {"valueString": "y"}])
+        if kind == "integer":
+            return {"valueInteger": rnd.randint(0, 6)}
+        if kind == "decimal":
+            return {"valueDecimal": rnd.choice([1.0, 2.5, 5.5, 3])}
+        if kind == "date":
+            return {"valueDate": rnd.choice(["2020", "2020-01-02", "2021-06"])}
+        if kind == "quantity":
+            return {"valueQuantity": {"value": rnd.randint(1, 5), "system": "http://unitsofmeasure.org", "code": rnd.choice(["kg", "g"])}}
+        return {"valueString": rnd.choice(["a", "b"])}
+
+    count = 1 if rnd.random() < 0.85 else rnd.choice([0, 2, 3])
+    return [one() for _ in range(count)]
+
+
+def synthetic_response(plan, rnd: random.Random) -> dict:
+    def items_for(nodes):
+        out = []
+        for node in nodes:
+            if rnd.random() < 0.2:
+                continue
+            copies = rnd.choice([1, 1, 1, 2]) if node.repeats else 1
+            for _ in range(copies):
+                entry = {"linkId": node.linkId}
+                if node.type == "group":
+                    children = items_for(node.children)
+                    if children:
+                        entry["item"] = children
+                elif node.type != "display":
+                    answers = _answers_for(node, rnd)
+                    if answers:
+                        entry["answer"] = answers
+                    if node.children and answers:
+                        answers[0]["item"] = items_for(node.children)
+                if rnd.random() < 0.1:
+                    entry["text"] = node.text if rnd.random() < 0.7 else "anders"
+                out.append(entry)
+        return out
+
+    response = qr(*items_for(plan.top), status=rnd.choice(["completed", "in-progress"]))
+    if rnd.random() < 0.5:
+        response = strip_disabled(plan, response)
+    return response
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_synthetic_questionnaires_agree(seed):
+    rnd = random.Random(1000 + seed)
+    plan = compile(synthetic(rnd))
+    for _ in range(40):
+        response = synthetic_response(plan, rnd)
+        agree(plan, response)
+        agree(plan, mutate(plan, response, rnd, rnd.choice(MUTATIONS)))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_synthetic_hypothesis(seed):
+    rnd = random.Random(seed)
+    plan = compile(synthetic(rnd))
+    for _ in range(5):
+        response = synthetic_response(plan, rnd)
+        agree(plan, response)
+        agree(plan, mutate(plan, response, rnd, rnd.choice(MUTATIONS)))
+
+
+def test_synthetic_fast_path_is_exercised():
+    """Across the synthetic plans, the fast path both runs and falls back, often."""
+    taken = fallback = 0
+    for seed in range(40):
+        rnd = random.Random(1000 + seed)
+        plan = compile(synthetic(rnd))
+        for _ in range(40):
+            if agree(plan, synthetic_response(plan, rnd)):
+                taken += 1
+            else:
+                fallback += 1
+    assert taken > 200 and fallback > 200
+
+
+# -- hand-written cases: every condition form the fast path inlines --------------------------------
+
+
+def _inline_plan():
+    return compile(q(
+        item("b", "boolean", required=True),
+        item("c", "choice", answerOption=[{"valueCoding": {"system": "s", "code": x}} for x in "ab"]),
+        item("n", "integer"),
+        item("b-eq", "boolean", enableWhen=[ew("b", "=", answerBoolean=True)]),
+        item("b-ne", "boolean", enableWhen=[ew("b", "!=", answerBoolean=True)]),
+        item("c-eq", "display", enableWhen=[ew("c", "=", answerCoding={"system": "s", "code": "a"})]),
+        item("c-eq-nosys", "display", enableWhen=[ew("c", "=", answerCoding={"code": "b"})]),
+        item("c-ne", "display", enableWhen=[ew("c", "!=", answerCoding={"system": "s", "code": "a"})]),
+        item("x-t", "display", enableWhen=[ew("n", "exists", answerBoolean=True)]),
+        item("x-f", "display", enableWhen=[ew("n", "exists", answerBoolean=False)]),
+        item("n-gt", "display", enableWhen=[ew("n", ">", answerInteger=2)]),
+        item("n-ne", "display", enableWhen=[ew("n", "!=", answerDecimal=3.0)]),
+        item("any", "display", enableBehavior="any", enableWhen=[ew("b", "=", answerBoolean=False), ew("n", "<=", answerInteger=1)]),
+        item("g", "group", item("g1", "boolean", required=True), required=True, enableWhen=[ew("b-eq", "exists", answerBoolean=True)]),
+        item("grp-cond", "display", enableWhen=[ew("g", "exists", answerBoolean=False)]),
+        item("dangling", "display", enableWhen=[ew("nope", "!=", answerBoolean=True)]),
+    ))
+
+
+@pytest.mark.parametrize("b", [None, True, False])
+@pytest.mark.parametrize("c", [None, "a", "b"])
+@pytest.mark.parametrize("n", [None, 0, 2, 3])
+@pytest.mark.parametrize("extra", [(), ("b-eq",), ("b-ne",), ("g",)])
+def test_inlined_conditions_agree(b, c, n, extra):
+    plan = _inline_plan()
+    assert plan.fast is not None
+    items = []
+    if b is not None:
+        items.append(ans("b", {"valueBoolean": b}))
+    if c is not None:
+        items.append(ans("c", {"valueCoding": {"system": "s", "code": c}}))
+    if n is not None:
+        items.append(ans("n", {"valueInteger": n}))
+    for link in extra:
+        if link == "g":
+            items.append({"linkId": "g", "item": [ans("g1", {"valueBoolean": True})]})
+        else:
+            items.append(ans(link, {"valueBoolean": True}))
+    assert agree(plan, qr(*items))
+
+
+def test_flags_of_the_fast_path_are_booleans():
+    plan = _inline_plan()
+    ev = plan.evaluate(qr(ans("b", {"valueBoolean": True}), ans("c", {"valueCoding": {"system": "s", "code": "a"}})))
+    assert all(flag is True or flag is False for flag in ev._flags)
+    assert ev.is_enabled("b-eq") and not ev.is_enabled("b-ne") and ev.is_enabled("c-eq") and not ev.is_enabled("c-ne")
+
+
+def test_broken_conditions_keep_the_fast_path_and_agree():
+    """An enableWhen the plan compiles to 'never' (ordering a Coding, unknown operator) is false in
+    the fast path too; an answerString on a choice question sees no equal answer."""
+    options = [{"valueCoding": {"system": "s", "code": x}} for x in "ab"]
+    plan = compile(q(
+        item("c", "choice", answerOption=options),
+        item("gt", "display", enableWhen=[ew("c", ">", answerCoding={"system": "s", "code": "a"})]),
+        item("op", "display", enableWhen=[ew("c", "~", answerCoding={"system": "s", "code": "a"})]),
+        item("n", "integer"),
+        item("str", "display", enableWhen=[ew("n", "=", answerString="3")]),
+        item("ne", "display", enableWhen=[ew("n", "!=", answerString="3")]),
+    ))
+    assert plan.fast is not None
+    for value in ("a", "b"):
+        for n in (None, 3):
+            items = [ans("c", {"valueCoding": {"system": "s", "code": value}})]
+            if n is not None:
+                items.append(ans("n", {"valueInteger": n}))
+            assert agree(plan, qr(*items))
+    ev = plan.evaluate(qr(ans("c", {"valueCoding": {"system": "s", "code": "a"}}), ans("n", {"valueInteger": 3})))
+    assert not ev.is_enabled("gt") and not ev.is_enabled("op") and not ev.is_enabled("str") and ev.is_enabled("ne")
+
+
+def test_plans_with_indeterminate_conditions_use_the_general_path():
+    plan = compile(q(item("d", "date"), item("x", "display", enableWhen=[ew("d", ">", answerDate="2020-01-01")])))
+    assert plan.fast is None
+    assert not agree(plan, qr(ans("d", {"valueDate": "2020"})))
+
+
+def test_engine_resolve_index_follows_the_resources():
+    """Engine.resolve looks canonicals up in an index by url; it sees resources added later and
+    keeps the package-order rules (last Questionnaire of a url wins; wrong type reported)."""
+    first = q(item("a"), url="http://example.org/Questionnaire/x")
+    first["version"] = "1"
+    engine = Engine([first, {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/v"}])
+    assert engine.resolve("http://example.org/Questionnaire/x")[0] is first
+    assert engine.resolve("http://example.org/Questionnaire/x|2")[1][0].code == "Questionnaire_QR_Q_NotFound"
+    assert engine.resolve("http://example.org/ValueSet/v")[1][0].code == "Questionnaire_QR_Q_WrongType"
+    second = q(item("b"), url="http://example.org/Questionnaire/x")
+    second["version"] = "2"
+    engine.resources.append(second)
+    assert engine.resolve("http://example.org/Questionnaire/x")[0] is second
+    assert engine.resolve("http://example.org/Questionnaire/x|1")[0] is first
+    assert engine.resolve("http://example.org/Questionnaire/x|2")[0] is second
