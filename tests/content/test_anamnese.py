@@ -16,6 +16,7 @@ import pytest
 
 import fhirrug
 from fhirrug.engine import Engine
+from fhirrug.manifest import load_manifest
 from fhirrug.package import load_package
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +27,7 @@ ZELFDIAGNOSE = REPO / "questionnaires" / "Questionnaire-zelfdiagnose-lage-rugkla
 ANTWOORDEN = REPO / "valuesets" / "CodeSystem-zelfdiagnose-antwoord.json"
 EXAMPLES = REPO / "examples"
 BASE = "https://fhir.fhirrug.nl"
+VERSION = load_manifest(REPO).version  # the release the responses are for; `fhirrug bump` changes it
 CS = f"{BASE}/CodeSystem/anamnese-lage-rugklachten"
 ZD_ANTWOORD = f"{BASE}/CodeSystem/zelfdiagnose-antwoord"
 ZD_Q = f"{BASE}/Questionnaire/zelfdiagnose-lage-rugklachten"
@@ -105,7 +107,7 @@ def is_help(item: dict) -> bool:
 
 
 def response(*entries) -> dict:
-    return {"resourceType": "QuestionnaireResponse", "questionnaire": f"{BASE}/Questionnaire/anamnese-lage-rugklachten|0.1.0", "status": "in-progress", "item": list(entries)}
+    return {"resourceType": "QuestionnaireResponse", "questionnaire": f"{BASE}/Questionnaire/anamnese-lage-rugklachten|{VERSION}", "status": "in-progress", "item": list(entries)}
 
 
 def coded(link_id: str, *codes: str) -> dict:

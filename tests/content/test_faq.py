@@ -16,6 +16,7 @@ import pytest
 
 import fhirrug
 from fhirrug.engine import Engine
+from fhirrug.manifest import load_manifest
 from fhirrug.package import load_package
 from fhirrug.scoring import score_response
 
@@ -25,6 +26,7 @@ SEED = SHARED / "seeds" / "000_ce2e7e203e5140e5.txt"
 Q_PATH = REPO / "questionnaires" / "Questionnaire-ischias-faq.json"
 EXAMPLES = REPO / "examples"
 BASE = "https://fhir.fhirrug.nl"
+VERSION = load_manifest(REPO).version  # the release the responses are for; `fhirrug bump` changes it
 VRAAG = f"{BASE}/CodeSystem/ischias-faq-vraag"
 STELLING = f"{BASE}/CodeSystem/ischias-faq-stelling"
 TEKSTBRON = f"{BASE}/StructureDefinition/tekstbron"
@@ -103,7 +105,7 @@ def marked_ours(element: dict) -> bool:
 
 
 def response(*entries) -> dict:
-    return {"resourceType": "QuestionnaireResponse", "questionnaire": f"{BASE}/Questionnaire/ischias-faq|0.1.0", "status": "completed", "item": list(entries)}
+    return {"resourceType": "QuestionnaireResponse", "questionnaire": f"{BASE}/Questionnaire/ischias-faq|{VERSION}", "status": "completed", "item": list(entries)}
 
 
 def chosen(*codes) -> dict:

@@ -13,10 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from fhirrug.manifest import load_manifest
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = (REPO / ".." / "shared").resolve()
 BASE = "https://fhir.fhirrug.nl"
-VERSION = "0.1.0"
+# Release bookkeeping comes from the manifest: `fhirrug bump` rewrites version, date (and with
+# --status the status) there and in every resource, so the tests must not pin one release.
+MANIFEST = load_manifest(REPO)
+VERSION = MANIFEST.version
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 TEKSTBRON = f"{BASE}/StructureDefinition/tekstbron"
 TRANSLATABLE = {"title", "description", "purpose", "copyright", "text", "prefix", "display", "definition"}
@@ -437,7 +442,7 @@ def test_preamble_follows_the_package_conventions(rel):
     stem = Path(rel).stem
     assert stem == f"{res['resourceType']}-{res['id']}"
     assert res["url"] == f"{BASE}/{res['resourceType']}/{res['id']}"
-    assert (res["version"], res["status"], res["date"], res["publisher"]) == (VERSION, "draft", "2026-11-25", "fhirrug")
+    assert (res["version"], res["status"], res["date"], res["publisher"]) == (VERSION, MANIFEST.status, MANIFEST.date, "fhirrug")
     assert res["language"] == "nl-NL" and res["experimental"] is False
     assert res["jurisdiction"] == [{"coding": [{"system": "urn:iso:std:iso:3166", "code": "NL", "display": "Netherlands"}]}]
     assert re.fullmatch(r"[A-Z][A-Za-z0-9]*", res["name"])
