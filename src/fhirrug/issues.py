@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 FATAL = "fatal"
 ERROR = "error"
@@ -32,7 +32,14 @@ class Issue:
     expression: str = ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies recursively and dominated `evaluate --format json`.
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.file,
+            "expression": self.expression,
+        }
 
 
 def severity_rank(severity: str) -> int:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from fhirrug.cli import main
+from fhirrug.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 VALID = ROOT / "examples" / "QuestionnaireResponse-zelfdiagnose-lijst1-1.json"
@@ -28,7 +29,8 @@ def test_valid_response_exit_0_and_json_record():
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)["results"][0]
     assert record["valid"] is True and record["response"] == "zelfdiagnose-lijst1-1"
-    assert record["questionnaire"].endswith("Questionnaire/zelfdiagnose-lage-rugklachten|0.1.0")
+    manifest = load_manifest(ROOT)
+    assert record["questionnaire"] == f"{manifest.canonical}/Questionnaire/zelfdiagnose-lage-rugklachten|{manifest.version}"
     assert {"system", "code", "display"} <= set(record["outcomes"][0])
     assert "lijst1" in record["enabled"]
 
