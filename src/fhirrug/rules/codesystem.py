@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..issues import ERROR, WARNING
-from .questionnaire import COMPUTABLE_NAME
 from .registry import Finding, Rule, rule_decorator
-from .walk import dicts, present, text
+from .walk import dicts, name_not_computable, nested, present, text
 
 RULES: list[Rule] = []
 rule = rule_decorator(RULES)
@@ -19,20 +18,15 @@ CS = ("CodeSystem",)
 
 def _concepts(codesystem: dict) -> Iterator[tuple[dict, str]]:
     """Every concept, nested ones included, with its FHIRPath, in document order."""
-    stack = [(c, f"CodeSystem.concept[{i}]") for i, c in dicts(codesystem.get("concept"))]
-    stack.reverse()
-    while stack:
-        concept, path = stack.pop()
-        yield concept, path
-        stack.extend(reversed([(c, f"{path}.concept[{i}]") for i, c in dicts(concept.get("concept"))]))
+    return nested(codesystem, "concept", "CodeSystem")
 
 
 @rule("csd-0", WARNING, "Name should be usable as an identifier for the module by machine processing applications", INVARIANTS, resource_types=CS)
 def csd_0(codesystem: dict, ctx) -> Iterable[Finding]:
     """`CodeSystem.name`, when present, matches `[A-Z]([A-Za-z0-9_]){0,254}`."""
-    name = codesystem.get("name")
-    if isinstance(name, str) and not COMPUTABLE_NAME.fullmatch(name):
-        yield Finding("CodeSystem", f"'{name}' is not a computer-usable name: use an upper-case letter, then letters, digits or '_'")
+    message = name_not_computable(codesystem)
+    if message:
+        yield Finding("CodeSystem", message)
 
 
 @rule("csd-1", ERROR, "Within a code system definition, all the codes SHALL be unique", INVARIANTS, resource_types=CS)

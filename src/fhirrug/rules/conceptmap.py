@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..issues import ERROR, WARNING
-from .questionnaire import COMPUTABLE_NAME
 from .registry import Finding, Rule, rule_decorator
-from .walk import dicts, present
+from .walk import dicts, name_not_computable, present
 
 RULES: list[Rule] = []
 rule = rule_decorator(RULES)
@@ -19,9 +18,9 @@ CM = ("ConceptMap",)
 @rule("cmd-0", WARNING, "Name should be usable as an identifier for the module by machine processing applications", INVARIANTS, resource_types=CM)
 def cmd_0(conceptmap: dict, ctx) -> Iterable[Finding]:
     """`ConceptMap.name`, when present, matches `[A-Z]([A-Za-z0-9_]){0,254}`."""
-    name = conceptmap.get("name")
-    if isinstance(name, str) and not COMPUTABLE_NAME.fullmatch(name):
-        yield Finding("ConceptMap", f"'{name}' is not a computer-usable name: use an upper-case letter, then letters, digits or '_'")
+    message = name_not_computable(conceptmap)
+    if message:
+        yield Finding("ConceptMap", message)
 
 
 @rule("cmd-1", ERROR, "If the map is narrower or inexact, there SHALL be some comments", INVARIANTS, resource_types=CM)

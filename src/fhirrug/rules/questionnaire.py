@@ -12,13 +12,12 @@ the package is consulted only to expand an answerValueSet.
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 from ..issues import ERROR, WARNING
 from .enablewhen import NOT_ORDERABLE, ORDERING, allowed_answer_keys, analyse, normalise, offered_codings, values_equal
 from .registry import Finding, Rule, rule_decorator
-from .walk import count, dicts, item_tree, present
+from .walk import count, dicts, item_tree, name_not_computable, present
 
 RULES: list[Rule] = []
 rule = rule_decorator(RULES)
@@ -28,8 +27,6 @@ ENABLE_WHEN = "https://hl7.org/fhir/R4/questionnaire-definitions.html#Questionna
 HL7_MESSAGES = "https://github.com/hapifhir/org.hl7.fhir.core/blob/master/org.hl7.fhir.utilities/src/main/resources/Messages.properties"
 Q = ("Questionnaire",)
 
-# que-0 (and vsd-0, csd-0, cmd-0): name.matches('[A-Z]([A-Za-z0-9_]){0,254}')
-COMPUTABLE_NAME = re.compile(r"[A-Z][A-Za-z0-9_]{0,254}")
 # que-10: the item types that may carry maxLength
 MAX_LENGTH_TYPES = frozenset({"boolean", "decimal", "integer", "string", "text", "url", "open-choice"})
 # que-5 as published in R4: the types whose answers answerOption/answerValueSet may constrain
@@ -48,9 +45,9 @@ def _items(questionnaire: dict):
 def que_0(questionnaire: dict, ctx) -> Iterable[Finding]:
     """`Questionnaire.name`, when present, matches `[A-Z]([A-Za-z0-9_]){0,254}` so that code
     generators can use it (an upper-case letter, then letters, digits and underscores)."""
-    name = questionnaire.get("name")
-    if isinstance(name, str) and not COMPUTABLE_NAME.fullmatch(name):
-        yield Finding("Questionnaire", f"'{name}' is not a computer-usable name: use an upper-case letter, then letters, digits or '_'")
+    message = name_not_computable(questionnaire)
+    if message:
+        yield Finding("Questionnaire", message)
 
 
 @rule("que-1", ERROR, "Group items must have nested items, display items cannot have nested items", INVARIANTS, resource_types=Q)

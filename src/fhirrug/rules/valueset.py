@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..issues import ERROR, WARNING
-from .questionnaire import COMPUTABLE_NAME
 from .registry import Finding, Rule, rule_decorator
-from .walk import dicts, present
+from .walk import dicts, name_not_computable, nested, present
 
 RULES: list[Rule] = []
 rule = rule_decorator(RULES)
@@ -33,21 +32,16 @@ def _includes(valueset: dict) -> Iterator[tuple[dict, str]]:
 def _contains(valueset: dict) -> Iterator[tuple[dict, str]]:
     expansion = valueset.get("expansion")
     if not isinstance(expansion, dict):
-        return
-    stack = [(c, f"ValueSet.expansion.contains[{i}]") for i, c in dicts(expansion.get("contains"))]
-    stack.reverse()
-    while stack:
-        entry, path = stack.pop()
-        yield entry, path
-        stack.extend(reversed([(c, f"{path}.contains[{i}]") for i, c in dicts(entry.get("contains"))]))
+        return iter(())
+    return nested(expansion, "contains", "ValueSet.expansion")
 
 
 @rule("vsd-0", WARNING, "Name should be usable as an identifier for the module by machine processing applications", INVARIANTS, resource_types=VS)
 def vsd_0(valueset: dict, ctx) -> Iterable[Finding]:
     """`ValueSet.name`, when present, matches `[A-Z]([A-Za-z0-9_]){0,254}`."""
-    name = valueset.get("name")
-    if isinstance(name, str) and not COMPUTABLE_NAME.fullmatch(name):
-        yield Finding("ValueSet", f"'{name}' is not a computer-usable name: use an upper-case letter, then letters, digits or '_'")
+    message = name_not_computable(valueset)
+    if message:
+        yield Finding("ValueSet", message)
 
 
 @rule("vsd-1", ERROR, "A value set include/exclude SHALL have a value set or a system", INVARIANTS, resource_types=VS)

@@ -7,8 +7,12 @@ belongs. What cannot be walked is skipped quietly.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
+
+# que-0, vsd-0, csd-0, cmd-0: name.matches('[A-Z]([A-Za-z0-9_]){0,254}')
+COMPUTABLE_NAME = re.compile(r"[A-Z][A-Za-z0-9_]{0,254}")
 
 
 def as_list(value: Any) -> list:
@@ -21,6 +25,25 @@ def dicts(value: Any) -> Iterator[tuple[int, dict]]:
     for index, element in enumerate(as_list(value)):
         if isinstance(element, dict):
             yield index, element
+
+
+def nested(node: dict, key: str, path: str) -> Iterator[tuple[dict, str]]:
+    """Every object under `key`, recursively under the same `key` (CodeSystem.concept.concept,
+    ValueSet.expansion.contains.contains), with its FHIRPath, depth first in document order."""
+    stack = [(c, f"{path}.{key}[{i}]") for i, c in dicts(node.get(key))]
+    stack.reverse()
+    while stack:
+        element, element_path = stack.pop()
+        yield element, element_path
+        stack.extend(reversed([(c, f"{element_path}.{key}[{i}]") for i, c in dicts(element.get(key))]))
+
+
+def name_not_computable(resource: dict) -> str | None:
+    """The message for que-0/vsd-0/csd-0/cmd-0 when `name` is present but not computer-usable."""
+    name = resource.get("name")
+    if isinstance(name, str) and not COMPUTABLE_NAME.fullmatch(name):
+        return f"'{name}' is not a computer-usable name: use an upper-case letter, then letters, digits or '_'"
+    return None
 
 
 def text(value: Any) -> str | None:
