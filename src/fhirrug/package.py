@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from .issues import Issue
 from .jsonio import read_json
@@ -40,6 +41,25 @@ class Package:
     manifest: Manifest | None
     resources: list[Resource] = field(default_factory=list)
     read_issues: list[Issue] = field(default_factory=list)
+    # What readers derive from the resources (url index, Questionnaire models, walks), kept with
+    # the package it describes: see `memo`. Never compared or printed.
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, kind: Any, source: Any, build: Callable[[Any], Any]) -> Any:
+        """`build(source)`, computed once per (kind, source object) for this package and kept
+        with it. A reader that edits a resource in place calls `forget()` (validate_package does,
+        at the start of each run), so nothing derived from the old content is ever seen."""
+        key = (kind, id(source))
+        hit = self.derived.get(key)
+        if hit is not None and hit[0] is source:
+            return hit[1]
+        value = build(source)
+        self.derived[key] = (source, value)
+        return value
+
+    def forget(self) -> None:
+        """Drop everything derived from the resources (see `memo`)."""
+        self.derived.clear()
 
     def by_type(self, resource_type: str) -> list[Resource]:
         return [r for r in self.resources if r.resource_type == resource_type]

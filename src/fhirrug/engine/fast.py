@@ -7,15 +7,18 @@ conditions can never be indeterminate, `compile_fast(plan)` builds
 
 - a table-driven walker that records, per plan node, the answer *value* (`V[k]`; `True` for a
   group present with child items) and the item's position in its list (`P[k]`), allocating
-  nothing per item, and gives up (raises) at the first thing it does not expect: an unknown or
-  misplaced linkId, items out of order or repeated, several answers or none, extra answer keys,
-  a wrong value type, a Coding outside the options, an answerValueSet, `answer.item`, a `text`
-  that differs, `item` on a question, anything that is not the expected JSON type;
+  nothing per item, and declines (raises `Declined`) at the first thing it does not expect: an
+  unknown or misplaced linkId, items out of order or repeated, several answers or none, extra
+  answer keys, a wrong value type, a Coding outside the options, an answerValueSet,
+  `answer.item`, a `text` that differs, `item` on a question, anything that is not the expected
+  JSON type. Every such shape is tested for explicitly: the walker declines only what it checked,
+  so any other exception is a bug, and `Plan.evaluate` reports it as one (an internal error on
+  that response) instead of hiding it behind the general walker;
 - one generated straight-line function that decides enabledness of every node in the plan's
   dependency order with the conditions inlined (boolean and Coding `=`/`!=`, `exists`), and
   then finds the answers on disabled items and the required items left unanswered.
 
-When the walker gives up, nothing of its work is kept and the general flat walker
+When the walker declines, nothing of its work is kept and the general flat walker
 (`run.evaluate_flat`) evaluates the response from scratch, so every result (enabled flags,
 issues and their order, outcomes) is the general path's by construction. The issues the fast
 path can find itself (answer on a disabled item, required item missing) are recorded as the
@@ -28,31 +31,26 @@ from __future__ import annotations
 from typing import Any
 
 from ..issues import ERROR, WARNING
-from .plan import _never
-from .run import _missing, _not_enabled
-
-QR = "QuestionnaireResponse"
+from ..model.compare import never as _never
+from ..model.types import VALUE_PYTHON_TYPES as _FAST_TYPES
+from .findings import QR
+from .findings import missing as _missing
+from .findings import not_enabled as _not_enabled
 
 # Node kinds of the walker.
 _OTHER = 0  # never answered in the fast path: display, group without children, no fast key
 _QUESTION = 1  # answered with one well-typed value
 _GROUP = 2  # a group with child items
 
-_FAST_TYPES = {
-    "valueBoolean": bool, "valueInteger": int, "valueDecimal": float, "valueString": str,
-    "valueDate": str, "valueDateTime": str, "valueTime": str, "valueUri": str, "valueCoding": dict,
-    "valueQuantity": dict, "valueReference": dict, "valueAttachment": dict,
-}
+class Declined(Exception):
+    """The response has a shape the fast path does not handle: the general walker decides."""
 
 
-class _Slow(Exception):
-    """The response is unusual: the general walker decides."""
+_Slow = Declined  # the name the walker below raises
 
-
-# What the walker raises on input it does not expect (a missing key, a value of another JSON type,
-# not exactly one answer, nesting deeper than Python's stack). Anything else is a bug, not a
-# fallback, and propagates.
-FALLBACK = (_Slow, LookupError, TypeError, ValueError, AttributeError, RecursionError)
+# What makes `Plan.evaluate` fall back to the general walker: a shape the walker declined, or
+# nesting deeper than Python's stack allows. Nothing else: any other exception is a bug.
+FALLBACK = (Declined, RecursionError)
 
 
 def _item_path(plan, P: list, k: int) -> str:
@@ -88,8 +86,8 @@ def _missing_lazy(plan, P: list, k: int, severity: str, file: str):
 
 def compile_fast(plan):
     """The fast evaluator of a flat plan: `fast(response, issues, file) -> (flags, outcomes)` (the
-    issues appended to `issues`), which raises when the response needs the general walker; None
-    when the plan does not qualify."""
+    issues appended to `issues`), which raises `Declined` when the response needs the general
+    walker; None when the plan does not qualify."""
     if not plan.flat or not plan.nodes or plan.enable is None:
         return None
     nodes = plan.nodes
@@ -119,14 +117,19 @@ def compile_fast(plan):
     def walk(items: list, index: dict, V: list, P: list, answered: list) -> None:
         last = -1
         for i, item in enumerate(items):
-            k = index[item["linkId"]]  # not a dict, no linkId, unknown here: KeyError / TypeError
-            if k <= last:  # out of order, or repeated
+            if type(item) is not dict:
+                raise _Slow
+            link = item.get("linkId")
+            if type(link) is not str:
+                raise _Slow
+            k = index.get(link)
+            if k is None or k <= last:  # unknown here; out of order, or repeated
                 raise _Slow
             last = k
             P[k] = i
             spec = SPEC[k]
             if spec is not None:  # a question answered in the fast path
-                if len(item) == 2:
+                if len(item) == 2 and "answer" in item:
                     ans = item["answer"]
                 else:
                     if item.get("item") is not None:
@@ -137,24 +140,27 @@ def compile_fast(plan):
                     ans = item.get("answer")
                     if ans is None:
                         continue
-                if type(ans) is not list:
+                if type(ans) is not list or len(ans) != 1:
                     raise _Slow
-                [a] = ans  # exactly one answer, else ValueError
+                a = ans[0]
                 if type(a) is not dict or len(a) != 1:
                     raise _Slow
                 key, typ, opts = spec
-                v = a[key]
+                v = a.get(key)
                 if type(v) is not typ:
                     raise _Slow
                 if opts is not False:
                     # A Coding is kept as its (system, code): all an enableWhen compares.
-                    v = (v.get("system"), v.get("code"))
+                    system, code = v.get("system"), v.get("code")
+                    if type(code) is not str or (system is not None and type(system) is not str):
+                        raise _Slow
+                    v = (system, code)
                     if opts is not None and v not in opts:
                         raise _Slow
                 V[k] = v
                 answered.append(k)
             elif KIND[k] == 2:
-                if len(item) == 2:
+                if len(item) == 2 and "item" in item:
                     sub = item["item"]
                 else:
                     if item.get("answer") is not None:

@@ -15,9 +15,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..issues import ERROR, WARNING
-from .enablewhen import NOT_ORDERABLE, ORDERING, allowed_answer_keys, analyse, normalise, offered_codings, values_equal
+from ..model import model_for
+from .enablewhen import NOT_ORDERABLE, ORDERING, allowed_answer_keys, analyse, offered_codings
 from .registry import Finding, Rule, rule_decorator
-from .walk import count, dicts, item_tree, name_not_computable, present
+from .walk import count, dicts, name_not_computable, present
 
 RULES: list[Rule] = []
 rule = rule_decorator(RULES)
@@ -37,8 +38,9 @@ def _ctx_package(ctx):
     return getattr(ctx, "package", None)
 
 
-def _items(questionnaire: dict):
-    return item_tree(questionnaire).nodes
+def _items(questionnaire: dict, ctx):
+    """The items of the Questionnaire's model (kept with the package: every rule reads the same)."""
+    return model_for(questionnaire, _ctx_package(ctx)).items
 
 
 @rule("que-0", WARNING, "Name should be usable as an identifier for the module by machine processing applications", INVARIANTS, resource_types=Q)
@@ -53,7 +55,7 @@ def que_0(questionnaire: dict, ctx) -> Iterable[Finding]:
 @rule("que-1", ERROR, "Group items must have nested items, display items cannot have nested items", INVARIANTS, resource_types=Q)
 def que_1(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An item of type `group` has at least one nested item; an item of type `display` has none."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if node.type == "group" and not present(node.item, "item"):
             yield Finding(node.path, f"group item '{node.link_id}' has no nested items")
         elif node.type == "display" and present(node.item, "item"):
@@ -64,7 +66,7 @@ def que_1(questionnaire: dict, ctx) -> Iterable[Finding]:
 def que_2(questionnaire: dict, ctx) -> Iterable[Finding]:
     """Every `item.linkId` occurs once in the whole Questionnaire, at any depth: responses,
     enableWhen and every engine find items by linkId."""
-    tree = item_tree(questionnaire)
+    tree = model_for(questionnaire, _ctx_package(ctx))
     for link_id, nodes in tree.duplicates.items():
         where = ", ".join(n.path for n in nodes)
         yield Finding("Questionnaire", f"linkId '{link_id}' occurs {len(nodes)} times: {where}")
@@ -73,7 +75,7 @@ def que_2(questionnaire: dict, ctx) -> Iterable[Finding]:
 @rule("que-3", ERROR, "Display items cannot have a \"code\" asserted", INVARIANTS, resource_types=Q)
 def que_3(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An item of type `display` carries no `code`."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if node.type == "display" and present(node.item, "code"):
             yield Finding(node.path, f"display item '{node.link_id}' has a code")
 
@@ -81,7 +83,7 @@ def que_3(questionnaire: dict, ctx) -> Iterable[Finding]:
 @rule("que-4", ERROR, "A question cannot have both answerOption and answerValueSet", INVARIANTS, resource_types=Q)
 def que_4(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An item lists its permitted answers in `answerOption` or refers to `answerValueSet`, not both."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if present(node.item, "answerOption") and present(node.item, "answerValueSet"):
             yield Finding(node.path, f"item '{node.link_id}' has both answerOption and answerValueSet")
 
@@ -92,7 +94,7 @@ def que_5(questionnaire: dict, ctx) -> Iterable[Finding]:
     published in R4 that is choice and open-choice, and the types an answerOption value can
     take (decimal, integer, date, dateTime, time, string, quantity); never on group, display,
     boolean, text, url, reference or attachment items."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if node.type is None or node.type in OPTION_TYPES:
             continue
         if present(node.item, "answerOption") or present(node.item, "answerValueSet"):
@@ -103,7 +105,7 @@ def que_5(questionnaire: dict, ctx) -> Iterable[Finding]:
 def que_6(questionnaire: dict, ctx) -> Iterable[Finding]:
     """A `display` item has neither `required` nor `repeats` (not even `false`: the R4
     expression is `required.empty() and repeats.empty()`)."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if node.type == "display" and (present(node.item, "required") or present(node.item, "repeats")):
             yield Finding(node.path, f"display item '{node.link_id}' has required or repeats")
 
@@ -113,7 +115,7 @@ def que_7(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An enableWhen with operator `exists` uses `answerBoolean` (true: the question has an
     answer; false: it has none). The published R4 expression tests `answer is Boolean`, which
     never matches; fhirrug checks `answer is boolean` as intended."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         for index, enable_when in dicts(node.item.get("enableWhen")):
             if enable_when.get("operator") != "exists":
                 continue
@@ -124,7 +126,7 @@ def que_7(questionnaire: dict, ctx) -> Iterable[Finding]:
 @rule("que-8", ERROR, "Initial values can't be specified for groups or display items", INVARIANTS, resource_types=Q)
 def que_8(questionnaire: dict, ctx) -> Iterable[Finding]:
     """`initial` only on question items: never on `group` or `display`."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if node.type in ("group", "display") and present(node.item, "initial"):
             yield Finding(node.path, f"{node.type} item '{node.link_id}' has an initial value")
 
@@ -132,7 +134,7 @@ def que_8(questionnaire: dict, ctx) -> Iterable[Finding]:
 @rule("que-9", ERROR, "Read-only can't be specified for \"display\" items", INVARIANTS, resource_types=Q)
 def que_9(questionnaire: dict, ctx) -> Iterable[Finding]:
     """A `display` item has no `readOnly`."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if node.type == "display" and present(node.item, "readOnly"):
             yield Finding(node.path, f"display item '{node.link_id}' has readOnly")
 
@@ -140,7 +142,7 @@ def que_9(questionnaire: dict, ctx) -> Iterable[Finding]:
 @rule("que-10", ERROR, "Maximum length can only be declared for simple question types", INVARIANTS, resource_types=Q)
 def que_10(questionnaire: dict, ctx) -> Iterable[Finding]:
     """`maxLength` only on boolean, decimal, integer, string, text, url and open-choice items."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if node.type is not None and node.type not in MAX_LENGTH_TYPES and present(node.item, "maxLength"):
             yield Finding(node.path, f"{node.type} item '{node.link_id}' cannot have maxLength")
 
@@ -149,7 +151,7 @@ def que_10(questionnaire: dict, ctx) -> Iterable[Finding]:
 def que_11(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An item with `answerOption` marks its default with `answerOption.initialSelected`, never
     with `initial`."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if present(node.item, "answerOption") and present(node.item, "initial"):
             yield Finding(node.path, f"item '{node.link_id}' has answerOption and initial: use answerOption.initialSelected")
 
@@ -159,7 +161,7 @@ def que_12(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An item with more than one `enableWhen` says with `enableBehavior` (all | any) how they
     combine. The published R4 expression tests `count() > 2`; the text (and the HL7 validator)
     mean more than one, which fhirrug checks."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if count(node.item, "enableWhen") > 1 and not present(node.item, "enableBehavior"):
             yield Finding(node.path, f"item '{node.link_id}' has {count(node.item, 'enableWhen')} enableWhen and no enableBehavior")
 
@@ -167,7 +169,7 @@ def que_12(questionnaire: dict, ctx) -> Iterable[Finding]:
 @rule("que-13", ERROR, "Can only have multiple initial values for repeating items", INVARIANTS, resource_types=Q)
 def que_13(questionnaire: dict, ctx) -> Iterable[Finding]:
     """More than one `initial` only on an item with `repeats` true."""
-    for node in _items(questionnaire):
+    for node in _items(questionnaire, ctx):
         if count(node.item, "initial") > 1 and node.item.get("repeats") is not True:
             yield Finding(node.path, f"item '{node.link_id}' does not repeat but has {count(node.item, 'initial')} initial values")
 
@@ -225,7 +227,7 @@ def enable_when_operator_not_orderable(questionnaire: dict, ctx) -> Iterable[Fin
     for condition in analyse(questionnaire, _ctx_package(ctx)).conditions:
         if condition.operator not in ORDERING:
             continue
-        target_type = condition.target.type if condition.target is not None else None
+        target_type = condition.checked_target.type if condition.checked_target is not None else None
         if condition.answer_key in NOT_ORDERABLE or target_type in ("boolean", "reference", "attachment"):
             what = condition.answer_key or f"a {target_type} question"
             yield Finding(f"{condition.path}.operator", f"operator '{condition.operator}' cannot order {what} (item '{condition.owner.link_id}')")
@@ -248,7 +250,7 @@ def enable_when_answer_type(questionnaire: dict, ctx) -> Iterable[Finding]:
             continue
         if condition.operator == "exists":
             continue  # que-7
-        allowed = sorted(allowed_answer_keys(target.item) or ())
+        allowed = sorted(allowed_answer_keys(target) or ())
         found = condition.answer_key or "no answer[x]"
         location = f"{condition.path}.{condition.answer_key}" if condition.answer_key else condition.path
         yield Finding(location, f"{found} cannot match {target.type} item '{target.link_id}' (expected {' or '.join(allowed) or 'exists'})")
@@ -265,12 +267,11 @@ def enable_when_answer_not_offered(questionnaire: dict, ctx) -> Iterable[Finding
         target = condition.target
         if target is None or condition.problem is not None or condition.answer_key != "answerCoding":
             continue
-        wanted = normalise("answerCoding", condition.answer)
-        offered = offered_codings(target.item, package)
+        wanted = condition.value
+        offered = offered_codings(target, package)
         if wanted is None or offered is None:
             continue
-        codings, _ = offered
-        if not any(values_equal(o, wanted) for o in codings):
+        if not any(condition.matches({"valueCoding": o}) for o in offered):
             system = f"{wanted[1]}|" if wanted[1] else ""
             yield Finding(f"{condition.path}.answerCoding", f"'{system}{wanted[2]}' is not an answer item '{target.link_id}' offers (item '{condition.owner.link_id}')")
 

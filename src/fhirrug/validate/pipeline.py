@@ -62,14 +62,11 @@ def validate_package(
     package rules see them (an answerValueSet in another file resolves) but nothing is reported
     about them and their resource stages do not run. None reports on every file.
     """
-    from ..rules.walk import reset_caches
-
     rules = all_rules() if rules is None else rules
-    reset_caches()
-    try:
-        return _validate_package(package, config, rules, only)
-    finally:
-        reset_caches()  # the caches hold the package: let it go
+    # What the rules derive (url index, Questionnaire models, walks) is kept with the package,
+    # shared by the rules of this run; a run starts from the resources as they are now.
+    package.forget()
+    return _validate_package(package, config, rules, only)
 
 
 def _validate_package(package: Package, config: Config | None, rules: list[Rule], only: set[str] | None) -> ValidationResult:
