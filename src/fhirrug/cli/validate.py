@@ -166,7 +166,7 @@ def run(
         diagnostic("nothing to validate: no JSON resources found")
 
     if rules:
-        for pattern in unmatched_patterns(config, [r.id for r in rules] + [i.code for i in result.issues]):
+        for pattern in unmatched_patterns(config, [r.id for r in rules] + [a for r in rules for a in r.aliases] + [i.code for i in result.issues]):
             diagnostic(f"warning: {pattern!r} (select/ignore/severity) matches no rule id; see `fhirrug rules`")
 
     report = Report(

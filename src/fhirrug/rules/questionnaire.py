@@ -16,6 +16,7 @@ from typing import Iterable
 
 from ..issues import ERROR, WARNING
 from ..model import model_for
+from ..model import problems as P
 from .enablewhen import NOT_ORDERABLE, ORDERING, allowed_answer_keys, analyse, offered_codings
 from .registry import Finding, Rule, rule_decorator
 from .walk import count, dicts, name_not_computable, present
@@ -62,7 +63,7 @@ def que_1(questionnaire: dict, ctx) -> Iterable[Finding]:
             yield Finding(node.path, f"display item '{node.link_id}' has nested items")
 
 
-@rule("que-2", ERROR, "The link ids for groups and questions must be unique within the questionnaire", INVARIANTS, resource_types=Q)
+@rule(P.DUPLICATE_LINK_ID.code, P.DUPLICATE_LINK_ID.severity, "The link ids for groups and questions must be unique within the questionnaire", INVARIANTS, resource_types=Q)
 def que_2(questionnaire: dict, ctx) -> Iterable[Finding]:
     """Every `item.linkId` occurs once in the whole Questionnaire, at any depth: responses,
     enableWhen and every engine find items by linkId."""
@@ -110,7 +111,18 @@ def que_6(questionnaire: dict, ctx) -> Iterable[Finding]:
             yield Finding(node.path, f"display item '{node.link_id}' has required or repeats")
 
 
-@rule("que-7", ERROR, "If the operator is 'exists', the value must be a boolean", INVARIANTS, resource_types=Q)
+@rule(P.ABSTRACT_TYPE.code, P.ABSTRACT_TYPE.severity, "An item's type is not the abstract 'question'", "https://hl7.org/fhir/R4/codesystem-item-type.html", resource_types=Q)
+def item_type_abstract(questionnaire: dict, ctx) -> Iterable[Finding]:
+    """`item.type` is a concrete type. R4's item-type code system has `question` as an abstract
+    parent of the answerable types (boolean, decimal, ... quantity): it says nothing about which
+    answers the item takes, so no engine can evaluate or check one; the required binding
+    accepts the code all the same."""
+    for node in _items(questionnaire, ctx):
+        if node.type == "question":
+            yield Finding(f"{node.path}.type", f"item '{node.link_id}' has the abstract type 'question': use boolean, string, choice, ...")
+
+
+@rule(P.EXISTS_NOT_BOOLEAN.code, P.EXISTS_NOT_BOOLEAN.severity, "If the operator is 'exists', the value must be a boolean", INVARIANTS, resource_types=Q)
 def que_7(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An enableWhen with operator `exists` uses `answerBoolean` (true: the question has an
     answer; false: it has none). The published R4 expression tests `answer is Boolean`, which
@@ -156,7 +168,7 @@ def que_11(questionnaire: dict, ctx) -> Iterable[Finding]:
             yield Finding(node.path, f"item '{node.link_id}' has answerOption and initial: use answerOption.initialSelected")
 
 
-@rule("que-12", ERROR, "If there are more than one enableWhen, enableBehavior must be specified", INVARIANTS, resource_types=Q)
+@rule(P.ENABLE_BEHAVIOR.code, P.ENABLE_BEHAVIOR.severity, "If there are more than one enableWhen, enableBehavior must be specified", INVARIANTS, resource_types=Q)
 def que_12(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An item with more than one `enableWhen` says with `enableBehavior` (all | any) how they
     combine. The published R4 expression tests `count() > 2`; the text (and the HL7 validator)
@@ -177,18 +189,18 @@ def que_13(questionnaire: dict, ctx) -> Iterable[Finding]:
 # --- enableWhen -------------------------------------------------------------------------------
 
 
-@rule("fhirrug-enablewhen-target-missing", ERROR, "The enableWhen question refers to a linkId that is not in the Questionnaire", ENABLE_WHEN, resource_types=Q)
+@rule(P.NO_TARGET.code, P.NO_TARGET.severity, "The enableWhen question refers to a linkId that is not in the Questionnaire", HL7_MESSAGES, resource_types=Q, aliases=P.aliases_of(P.NO_TARGET.code))
 def enable_when_no_target(questionnaire: dict, ctx) -> Iterable[Finding]:
     """`enableWhen.question` names the linkId of an item of the same Questionnaire. A condition
     on a missing item sees no answer, so the item behaves as if that question were never
-    answered: almost always a typo. (The HL7 Java validator reports this as
-    `Questionnaire_Q_EnableWhen_NoTarget`, on the item.)"""
+    answered: almost always a typo. Reported on the item, under the HL7 Java validator's key
+    (fhirrug before 0.2 called it `fhirrug-enablewhen-target-missing`; that id still selects it)."""
     for condition in analyse(questionnaire, _ctx_package(ctx)).conditions:
         if condition.problem == "no-target" and condition.question is not None:
             yield Finding(condition.owner.path, f"enableWhen[{condition.index}] of item '{condition.owner.link_id}' refers to linkId '{condition.question}', which is not in this Questionnaire")
 
 
-@rule("Questionnaire_Q_EnableWhen_Self", ERROR, "Questions with an enableWhen cannot refer to themselves", HL7_MESSAGES, resource_types=Q)
+@rule(P.SELF.code, P.SELF.severity, "Questions with an enableWhen cannot refer to themselves", HL7_MESSAGES, resource_types=Q)
 def enable_when_self(questionnaire: dict, ctx) -> Iterable[Finding]:
     """An item's enableWhen does not depend on the item's own answer: a disabled item has no
     answers, so the condition could never change."""
@@ -197,7 +209,7 @@ def enable_when_self(questionnaire: dict, ctx) -> Iterable[Finding]:
             yield Finding(condition.owner.path, f"enableWhen[{condition.index}] of item '{condition.owner.link_id}' refers to the item itself")
 
 
-@rule("Questionnaire_Q_EnableWhen_IsInner", ERROR, "Questions with an enableWhen cannot refer to an inner question for its enableWhen condition", HL7_MESSAGES, resource_types=Q)
+@rule(P.INNER.code, P.INNER.severity, "Questions with an enableWhen cannot refer to an inner question for its enableWhen condition", HL7_MESSAGES, resource_types=Q)
 def enable_when_is_inner(questionnaire: dict, ctx) -> Iterable[Finding]:
     """A group's enableWhen does not depend on a question nested inside it: while the group is
     disabled its questions are disabled too, so their answers could never enable it."""
@@ -206,7 +218,7 @@ def enable_when_is_inner(questionnaire: dict, ctx) -> Iterable[Finding]:
             yield Finding(condition.owner.path, f"enableWhen[{condition.index}] of item '{condition.owner.link_id}' refers to '{condition.question}', which is nested inside it")
 
 
-@rule("Questionnaire_Q_EnableWhen_After", WARNING, "The target of this enableWhen rule comes after the question itself", HL7_MESSAGES, resource_types=Q)
+@rule(P.AFTER.code, P.AFTER.severity, "The target of this enableWhen rule comes after the question itself", HL7_MESSAGES, resource_types=Q)
 def enable_when_after(questionnaire: dict, ctx) -> Iterable[Finding]:
     """The question an enableWhen depends on comes before the item in the Questionnaire (or is
     one of its ancestors). A forward reference is legal and fhirrug evaluates it, but a form
@@ -219,7 +231,7 @@ def enable_when_after(questionnaire: dict, ctx) -> Iterable[Finding]:
             yield Finding(condition.owner.path, f"enableWhen[{condition.index}] of item '{condition.owner.link_id}' depends on '{condition.question}', which comes after it")
 
 
-@rule("fhirrug-enablewhen-operator-type", ERROR, "Ordering operators (> < >= <=) cannot compare boolean, Coding or Reference answers", ENABLE_WHEN, resource_types=Q)
+@rule(P.NOT_ORDERABLE.code, P.NOT_ORDERABLE.severity, "Ordering operators (> < >= <=) cannot compare boolean, Coding or Reference answers", ENABLE_WHEN, resource_types=Q)
 def enable_when_operator_not_orderable(questionnaire: dict, ctx) -> Iterable[Finding]:
     """The operators `>`, `<`, `>=` and `<=` are only defined for ordered values (numbers,
     dates, times, strings, quantities). On answerBoolean, answerCoding or answerReference, or on
@@ -233,7 +245,7 @@ def enable_when_operator_not_orderable(questionnaire: dict, ctx) -> Iterable[Fin
             yield Finding(f"{condition.path}.operator", f"operator '{condition.operator}' cannot order {what} (item '{condition.owner.link_id}')")
 
 
-@rule("fhirrug-enablewhen-answer-type", ERROR, "The enableWhen answer[x] type fits the type of the question it tests", ENABLE_WHEN, resource_types=Q)
+@rule(P.ANSWER_TYPE.code, P.ANSWER_TYPE.severity, "The enableWhen answer[x] type fits the type of the question it tests", ENABLE_WHEN, resource_types=Q)
 def enable_when_answer_type(questionnaire: dict, ctx) -> Iterable[Finding]:
     """`enableWhen.answer[x]` has the type of the target question's answers: answerBoolean for a
     boolean question, answerCoding for choice (or the type of its answerOption values),
@@ -256,6 +268,19 @@ def enable_when_answer_type(questionnaire: dict, ctx) -> Iterable[Finding]:
         yield Finding(location, f"{found} cannot match {target.type} item '{target.link_id}' (expected {' or '.join(allowed) or 'exists'})")
 
 
+@rule(P.ANSWERS.code, P.ANSWERS.severity, "An enableWhen has one answer[x], of an R4 answer type", ENABLE_WHEN, resource_types=Q)
+def enable_when_answers(questionnaire: dict, ctx) -> Iterable[Finding]:
+    """`enableWhen.answer[x]` is a choice of one: answerBoolean, answerDecimal, answerInteger,
+    answerDate, answerDateTime, answerTime, answerString, answerCoding, answerQuantity or
+    answerReference. With two of them (or an `answer…` of another type) no engine can tell which
+    one the condition compares; fhirrug's engine takes the condition as false. (No answer[x] at
+    all is the minimum cardinality the model stage reports.)"""
+    for condition in analyse(questionnaire, _ctx_package(ctx)).conditions:
+        if "answers" in condition.problems:
+            found = ", ".join(condition.answer_keys)
+            yield Finding(condition.path, f"enableWhen[{condition.index}] of item '{condition.owner.link_id}' has {found}: exactly one answer[x] of an R4 type is allowed")
+
+
 @rule("fhirrug-enablewhen-answer-not-offered", ERROR, "An enableWhen answerCoding is one of the codes the target question offers", ENABLE_WHEN, resource_types=Q)
 def enable_when_answer_not_offered(questionnaire: dict, ctx) -> Iterable[Finding]:
     """`enableWhen.answerCoding` is among the target question's `answerOption.valueCoding`, or in
@@ -276,7 +301,7 @@ def enable_when_answer_not_offered(questionnaire: dict, ctx) -> Iterable[Finding
             yield Finding(f"{condition.path}.answerCoding", f"'{system}{wanted[2]}' is not an answer item '{target.link_id}' offers (item '{condition.owner.link_id}')")
 
 
-@rule("fhirrug-enablewhen-cycle", ERROR, "enableWhen conditions do not depend on each other in a cycle", ENABLE_WHEN, resource_types=Q)
+@rule(P.CYCLE.code, P.CYCLE.severity, "enableWhen conditions do not depend on each other in a cycle", ENABLE_WHEN, resource_types=Q)
 def enable_when_cycle(questionnaire: dict, ctx) -> Iterable[Finding]:
     """No item depends, through enableWhen targets and the groups it sits in, on itself. In a
     cycle (A enabled when B is answered, B when A is) whether the items are enabled depends on

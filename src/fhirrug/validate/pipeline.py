@@ -9,7 +9,7 @@ from ..config import Config
 from ..issues import ERROR, FATAL, Issue, sort_key
 from ..manifest import MANIFEST_NAME, Manifest, load_manifest
 from ..package import Package, load_files, load_package
-from ..rules import PACKAGE, RESOURCE, Rule, all_rules
+from ..rules import PACKAGE, RESOURCE, Rule, aliases_by_id, all_rules
 
 
 @dataclass
@@ -100,7 +100,7 @@ def _validate_package(package: Package, config: Config | None, rules: list[Rule]
     for piece in pieces:
         issues += model_issues[piece] if isinstance(piece, int) else piece
     if config is not None:
-        issues = config.apply(issues)
+        issues = config.apply(issues, aliases_by_id(rules))
     issues = list(dict.fromkeys(issues))  # two checks reporting the very same finding: once
     files = [str(r.path) for r in package.resources if wanted(str(r.path))]
     files += sorted({i.file for i in package.read_issues if wanted(i.file)} - set(files))
