@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fhirrug.engine import Engine, compile, strip_disabled  # noqa: E402
+from fhirrug.engine import Engine, compile  # noqa: E402
+from fhirrug.engine.samples import random_response  # noqa: E402
 from fhirrug.package import load_package  # noqa: E402
 
 try:
@@ -74,46 +75,16 @@ def synthetic_questionnaire() -> dict:
             "version": "0.1.0", "status": "draft", "item": items}
 
 
-def random_answer(node, rnd: random.Random):
-    if node.type == "boolean":
-        return {"valueBoolean": rnd.random() < 0.25}
-    if node.type in ("choice", "open-choice") and node.options:
-        system, code = rnd.choice(sorted(node.options, key=str))
-        return {"valueCoding": {"system": system, "code": code}}
-    if node.type == "integer":
-        return {"valueInteger": rnd.randint(0, 10)}
-    if node.type in ("string", "text"):
-        return {"valueString": "tekst"}
-    return None
-
-
 def generate(plan, n: int, seed: int = 20261125) -> list[bytes]:
-    """n varied responses: random answers, then (for 90%) the disabled ones stripped, so that
-    most are valid and every route is exercised; the rest keep answers on disabled items."""
+    """n varied responses (fhirrug.engine.samples): random answers, then (for 90%) the disabled
+    ones stripped, so that most are valid and every route is exercised; the rest keep answers on
+    disabled items."""
     rnd = random.Random(seed)
-
-    def items_for(nodes):
-        out = []
-        for node in nodes:
-            if node.type == "group":
-                children = items_for(node.children)
-                if children:
-                    out.append({"linkId": node.linkId, "item": children})
-            elif node.type != "display" and rnd.random() < 0.9:
-                answer = random_answer(node, rnd)
-                if answer is not None:
-                    out.append({"linkId": node.linkId, "answer": [answer]})
-        return out
-
-    lines = []
-    canonical = plan.canonical
-    for k in range(n):
-        response = {"resourceType": "QuestionnaireResponse", "id": f"r{k}", "questionnaire": canonical,
-                    "status": "completed", "item": items_for(plan.top)}
-        if rnd.random() < 0.9:
-            response = strip_disabled(plan, response)
-        lines.append(json.dumps(response, ensure_ascii=False).encode("utf-8"))
-    return lines
+    return [
+        json.dumps(random_response(plan, rnd, answer_rate=0.9, true_rate=0.25, empty_group_rate=0, strip_rate=0.9,
+                                   statuses=("completed",), response_id=f"r{k}"), ensure_ascii=False).encode("utf-8")
+        for k in range(n)
+    ]
 
 
 def best_of(rounds: int, fn, lines) -> float:

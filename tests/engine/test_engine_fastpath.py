@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fhirrug.engine import Engine, compile, strip_disabled
+from fhirrug.engine.samples import random_response
 from fhirrug.package import load_package
 
 from engine_helpers import ans, ew, item, q, qr
@@ -74,44 +75,9 @@ def sd_plan():
     return Engine(package).plan_for(questionnaire)
 
 
-def _random_answer(node, rnd: random.Random):
-    if node.type == "boolean":
-        return {"valueBoolean": rnd.random() < 0.3}
-    if node.type in ("choice", "open-choice") and node.options:
-        system, code = rnd.choice(sorted(node.options, key=str))
-        return {"valueCoding": {"system": system, "code": code}}
-    if node.type == "integer":
-        return {"valueInteger": rnd.randint(0, 10)}
-    if node.type == "decimal":
-        return {"valueDecimal": rnd.choice([0.5, 2.5, 7.0])}
-    if node.type in ("string", "text"):
-        return {"valueString": rnd.choice(["a", "b", "tekst"])}
-    return None
-
-
 def generate(plan, rnd: random.Random, strip: bool = True) -> dict:
     """A response with random answers in questionnaire order (the bench script's generator)."""
-
-    def items_for(nodes):
-        out = []
-        for node in nodes:
-            if node.type == "group":
-                children = items_for(node.children)
-                if children:
-                    out.append({"linkId": node.linkId, "item": children})
-                elif rnd.random() < 0.1:
-                    out.append({"linkId": node.linkId})
-            elif node.type != "display" and rnd.random() < 0.85:
-                answer = _random_answer(node, rnd)
-                if answer is not None:
-                    out.append({"linkId": node.linkId, "answer": [answer]})
-        return out
-
-    response = {"resourceType": "QuestionnaireResponse", "id": "r", "questionnaire": plan.canonical,
-                "status": rnd.choice(["completed", "completed", "in-progress", "amended"]), "item": items_for(plan.top)}
-    if strip and rnd.random() < 0.7:
-        response = strip_disabled(plan, response)
-    return response
+    return random_response(plan, rnd, strip_rate=0.7 if strip else 0)
 
 
 def _all_items(response: dict) -> list:
