@@ -161,26 +161,27 @@ class Plan:
         issues, and a bug in fhirrug gives a `fhirrug-internal-error` issue on this response
         (so a batch goes on with the next one)."""
         try:
-            return self._evaluate(response, file)
+            fast = self.fast
+            if fast is not None and response.__class__ is dict and response.get("resourceType") == "QuestionnaireResponse":
+                # The fast path (fast.py): the common, ordinary response. It declines anything
+                # unusual, and the general walker evaluates the response from scratch.
+                issues: list = []
+                reference = response.get("questionnaire")
+                if reference != self.canonical and isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
+                    issues.append(Issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", file, f"{QR}.questionnaire"))
+                try:
+                    flags, outcomes = fast(response, issues, file)
+                except FALLBACK:  # a shape the fast path declines: the general path decides, and reports
+                    pass
+                else:
+                    return Evaluation(self, response, issues, file, flags, None, None, outcomes)
+            return self._general(response, file)
         except Exception as exc:  # noqa: BLE001 - contained per response, reported, never hidden
             issue = Issue("fhirrug-internal-error", FATAL, f"evaluating the response failed (a bug in fhirrug; please report it): {type(exc).__name__}: {exc}", file, "")
             return Evaluation(self, response, [issue], file, flags=[False] * len(self.nodes))
 
-    def _evaluate(self, response: Any, file: str) -> Evaluation:
-        fast = self.fast
-        if fast is not None and type(response) is dict and response.get("resourceType") == "QuestionnaireResponse":
-            # The fast path (fast.py): the common, ordinary response. It declines anything
-            # unusual, and the general walker below evaluates the response from scratch.
-            issues: list = []
-            reference = response.get("questionnaire")
-            if isinstance(reference, str) and self.url and reference != self.canonical and reference.partition("|")[0] != self.url:
-                issues.append(Issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", file, f"{QR}.questionnaire"))
-            try:
-                flags, outcomes = fast(response, issues, file)
-            except FALLBACK:  # a shape the fast path declines: the general path decides, and reports
-                pass
-            else:
-                return Evaluation(self, response, issues, file, flags, None, None, outcomes)
+    def _general(self, response: Any, file: str) -> Evaluation:
+        """The general walkers (run.py): any response, every issue."""
         walk = _Walk(self, file)
         if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
             kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
