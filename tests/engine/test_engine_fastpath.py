@@ -486,11 +486,11 @@ def test_engine_resolve_index_follows_the_resources():
 def _modes(plan):
     from fhirrug.engine.fast import compile_fast
 
-    return [compile_fast(plan, sparse=False), compile_fast(plan, sparse=True)]
+    return [compile_fast(plan, every=True), compile_fast(plan)]
 
 
 def _agree_each_way(plan, response):
-    """The fast path deciding all nodes, and deciding only the touched blocks, agree with the
+    """The fast path deciding every block, and deciding only the touched blocks, agree with the
     general walker; True when the fast path takes the response."""
     taken = False
     for fast in _modes(plan):

@@ -5,31 +5,36 @@ question answered once with a well-typed value (a Coding from the item's answerO
 nesting under answers, no text that differs from the Questionnaire. For a flat plan whose
 conditions can never be indeterminate, `compile_fast(plan)` builds
 
-- a table-driven walker that records, per plan node, the answer *value* (`V[k]`; `True` for a
-  group present with child items) and the item's position in its list (`P[k]`), allocating
-  nothing per item, and declines (raises `Declined`) at the first thing it does not expect: an
-  unknown or misplaced linkId, items out of order or repeated, several answers or none, extra
-  answer keys, a wrong value type, a Coding outside the options, an answerValueSet,
-  `answer.item`, a `text` that differs, `item` on a question, anything that is not the expected
-  JSON type. Every such shape is tested for explicitly: the walker declines only what it checked,
-  so any other exception is a bug, and `Plan.evaluate` reports it as one (an internal error on
-  that response) instead of hiding it behind the general walker;
-- one generated straight-line function that decides enabledness of every node in the plan's
-  dependency order with the conditions inlined (boolean and Coding `=`/`!=`, `exists`), and
-  then finds the answers on disabled items and the required items left unanswered.
+- a table-driven walker that records, per plan node, the answer *value* (`V[k]`: the value, a
+  Coding's code when the item's options have one system, `True` for a group present with child
+  items) and which items are present (`P[k]`), allocating nothing per item, and declines
+  (raises `Declined`) at the first thing it does not expect: an unknown or misplaced linkId,
+  items out of order or repeated, several answers or none, extra answer keys, a wrong value
+  type, a Coding outside the options, an answerValueSet, `answer.item`, a `text` that differs,
+  `item` on a question, anything that is not the expected JSON type. Every such shape is tested
+  for explicitly: the walker declines only what it checked, so any other exception is a bug,
+  and `Plan.evaluate` reports it as one (an internal error on that response) instead of hiding
+  it behind the general walker;
+- one generated straight-line function that decides enabledness in the plan's dependency order
+  with the conditions inlined (boolean, Coding, number and string comparisons, `exists`), block
+  by block: a top-level item with everything under it is decided only when the response holds
+  items of it or a block it reads changed; every other block keeps the flags of the empty
+  response (`_generate`). It also finds the outcomes reached and the required items left
+  unanswered.
 
 When the walker declines, nothing of its work is kept and the general flat walker
 (`run.evaluate_flat`) evaluates the response from scratch, so every result (enabled flags,
 issues and their order, outcomes) is the general path's by construction. The issues the fast
-path can find itself (answer on a disabled item, required item missing) are recorded as the
-same lazy records as the general path's, with the response paths computed only when the issues
-are read. `tests/engine/test_engine_fastpath.py` checks that both paths agree.
+path can find itself (answers on disabled items, required items missing) are one lazy record
+each kind; their response paths are found in the response only when the issues are read.
+`tests/engine/test_engine_fastpath.py` checks that both paths agree, deciding every block and
+only the touched ones.
 """
 
 from __future__ import annotations
 
 from itertools import compress
-from operator import itemgetter
+from operator import not_
 from typing import Any
 
 from ..issues import ERROR, WARNING
@@ -55,45 +60,59 @@ _Slow = Declined  # the name the walker below raises
 FALLBACK = (Declined, RecursionError)
 
 
-def _item_path(plan, P: list, k: int) -> str:
-    """The response path of node k's item (present: so are all its ancestors, in the fast path)."""
-    parts = []
-    node = plan.nodes[k]
-    while node is not None:
-        parts.append(f".item[{P[node.index]}]")
-        node = node.parent
-    return QR + "".join(reversed(parts))
+def _position(items: list, link: str) -> int:
+    """Where the item with `link` sits in a list the fast path walked (each linkId once there)."""
+    for i, item in enumerate(items):
+        if item["linkId"] == link:
+            return i
+    raise LookupError(link)  # pragma: no cover - the walker saw it
 
 
-def _list_path(plan, P: list, k: int) -> str:
-    parent = plan.nodes[k].parent
-    return QR if parent is None else _item_path(plan, P, parent.index)
+def _where(plan, response: dict, k: int) -> tuple[str, int]:
+    """(path of the list holding node k's item, its position there), found in the response:
+    the walker records which items are present, not where, so that ordinary responses never
+    pay for it."""
+    items, path = response["item"], QR
+    chain = plan.nodes[k].ancestors + (plan.nodes[k],)
+    for depth, node in enumerate(chain):
+        i = _position(items, node.linkId)
+        if depth == len(chain) - 1:
+            return path, i
+        path = f"{path}.item[{i}]"
+        items = items[i]["item"]
+    raise LookupError(k)  # pragma: no cover
 
 
-def _not_enabled_lazy(plan, P: list, k: int, file: str):
-    return _not_enabled(plan.nodes[k], _list_path(plan, P, k), P[k], file)
+def _not_enabled_all(plan, response: dict, ks: list, file: str) -> list:
+    out = []
+    for k in ks:
+        path, i = _where(plan, response, k)
+        out.append(_not_enabled(plan.nodes[k], path, i, file))
+    return out
 
 
-def _missing_lazy(plan, P: list, k: int, severity: str, file: str):
-    node = plan.nodes[k]
-    probe = node
-    expression = QR
-    while probe is not None:
-        if P[probe.index] is not None:
-            expression = _item_path(plan, P, probe.index)
-            break
-        probe = probe.parent
-    return _missing(node, expression, severity, file)
+def _missing_all(plan, response: dict, P: list, V: list, ks: list, severity: str, file: str) -> list:
+    out = []
+    for k in ks:
+        # The response path of the item, else of its nearest ancestor present, else the root.
+        probe, expression = plan.nodes[k], QR
+        while probe is not None:
+            if P[probe.index] is not None or V[probe.index] is not None:
+                path, i = _where(plan, response, probe.index)
+                expression = f"{path}.item[{i}]"
+                break
+            probe = probe.parent
+        out.append(_missing(plan.nodes[k], expression, severity, file))
+    return out
 
 
-def compile_fast(plan, sparse: bool | None = None):
+def compile_fast(plan, every: bool = False):
     """The fast evaluator of a flat plan: `fast(response, issues, file) -> (flags, outcomes)` (the
     issues appended to `issues`), which raises `Declined` when the response needs the general
     walker; None when the plan does not qualify.
 
-    sparse: None decides per response whether to decide only the blocks it touches or every
-    node at once (whichever costs less); True and False force one way (the tests check that
-    both agree with the general walker)."""
+    every: decide every block, touched or not (the tests check that both agree with the
+    general walker)."""
     if not plan.flat or not plan.nodes or plan.enable is None:
         return None
     nodes = plan.nodes
@@ -107,41 +126,58 @@ def compile_fast(plan, sparse: bool | None = None):
         else:
             kinds.append(_OTHER)
     KIND = tuple(kinds)
+    decide = _generate(plan, KIND)
+    if decide is None:
+        return None
 
     # Per list level, linkId -> everything the walker needs about the item, in one lookup:
-    # (node index, kind, value key, value type, Coding options, text, the children's level).
-    # Coding options: the frozenset of (system, code); None for any Coding; False: not a Coding.
+    # (node index, kind, value key, value type, Coding options, text, the children's level,
+    # the one system of its Coding options, the bit of its block when it is a top-level item).
+    # Coding options: system -> the frozenset of its codes; None for any Coding; False: not a
+    # Coding. (By system, so that checking an answer allocates nothing.)
     levels: dict[int, dict] = {}
 
-    def level(children: dict) -> dict:
+    def by_system(pairs):
+        if pairs is None:
+            return None
+        grouped: dict = {}
+        for system, code in pairs:
+            grouped.setdefault(system, set()).add(code)
+        return {system: frozenset(codes) for system, codes in grouped.items()}
+
+    def level(children: dict, bits: dict) -> dict:
         out = {}
         for link, node in children.items():
             k = node.index
-            options = node.fast_options if node.fast_key == "valueCoding" else False
+            options = by_system(node.fast_options) if node.fast_key == "valueCoding" else False
             child = None
             if KIND[k] == _GROUP:
                 child = levels.get(k)
                 if child is None:
-                    child = levels[k] = level(node.child_by_linkid)
-            out[link] = (k, KIND[k], node.fast_key, node.fast_type, options, node.text, child)
+                    child = levels[k] = level(node.child_by_linkid, {})
+            # The one system of a question's Coding options: its answers are kept as their code.
+            single = next(iter(options)) if options and len(options) == 1 else None
+            out[link] = (k, KIND[k], node.fast_key, node.fast_type, options, node.text, child, single, bits.get(link, 0))
         return out
 
-    top_level = level(plan.top_by_linkid)
+    top_level = level(plan.top_by_linkid, {} if every else decide.top_bits)
 
-    def walk(items: list, index: dict, V: list, P: list, answered: list) -> None:
+    def walk(items: list, index: dict, V: list, P: list, answered: list) -> int:
+        """Record the items of one list (and below); returns the blocks of its items (top level)."""
         last = -1
-        for i, item in enumerate(items):
+        seen = 0
+        for item in items:
             if item.__class__ is not dict:
                 raise _Slow
             try:
-                k, kind, key, typ, opts, text, child = index[item["linkId"]]
+                k, kind, key, typ, opts, text, child, single, bit = index[item["linkId"]]
             except (KeyError, TypeError):  # no linkId, one unknown here, or one that is no string
                 raise _Slow from None
             if k <= last:  # out of order, or repeated
                 raise _Slow
             last = k
-            P[k] = i
-            if kind == 1:  # a question answered in the fast path
+            seen |= bit
+            if kind == 1:  # a question answered in the fast path (its position found when needed)
                 ans = item.get("answer")
                 if len(item) != 2:
                     if item.get("item") is not None:
@@ -150,26 +186,34 @@ def compile_fast(plan, sparse: bool | None = None):
                     if shown is not None and shown != text:
                         raise _Slow
                     if ans is None:
+                        P[k] = True  # present, unanswered
                         continue
-                if ans.__class__ is not list or len(ans) != 1:
+                if ans.__class__ is not list:
                     raise _Slow
-                a = ans[0]
+                try:
+                    [a] = ans
+                except ValueError:  # not exactly one answer
+                    raise _Slow from None
                 if a.__class__ is not dict or len(a) != 1:
                     raise _Slow
                 v = a.get(key)
                 if v.__class__ is not typ:
                     raise _Slow
                 if opts is not False:
-                    # A Coding is kept as its (system, code): all an enableWhen compares.
+                    # A Coding: its system and code are all an enableWhen compares.
                     system, code = v.get("system"), v.get("code")
                     if code.__class__ is not str or (system is not None and system.__class__ is not str):
                         raise _Slow
-                    v = (system, code)
-                    if opts is not None and v not in opts:
-                        raise _Slow
+                    if opts is not None:
+                        codes = opts.get(system)
+                        if codes is None or code not in codes:
+                            raise _Slow
+                        if single is not None:
+                            v = code  # the system is the options' one
                 V[k] = v
                 answered.append(k)
             elif kind == 2:  # a group with child items
+                P[k] = True  # present
                 sub = item.get("item")
                 if len(item) != 2:
                     if item.get("answer") is not None:
@@ -184,117 +228,61 @@ def compile_fast(plan, sparse: bool | None = None):
                 if sub:
                     V[k] = True
                     walk(sub, child, V, P, answered)
-            elif len(item) != 1:
+            else:
+                P[k] = True  # present
+                if len(item) == 1:
+                    continue
                 if item.get("answer") is not None or item.get("item") is not None:
                     raise _Slow
                 shown = item.get("text")
                 if shown is not None and shown != text:
                     raise _Slow
+        return seen
 
-    whole = _generate_whole(plan, KIND)
-    if whole is None:
-        return None
-    parts = _generate(plan, KIND) if sparse is not False else None
     NONE = [None] * n
-    # top-level linkId -> the bit of its block, and what deciding that block costs (in nodes
-    # decided; a block call costs about as much as 27 nodes, choosing blocks about 40).
-    TOP_BITS = parts.top_bits if parts is not None else {}
-    TOP_COST = parts.top_costs if parts is not None else {}
-    always = sparse is True
+    # every: all blocks run, as if the response touched them all
+    START = (1 << max(decide.top_bits.values(), default=1).bit_length()) - 1 if every else 0
 
     def fast(response: dict, issues: list, file: str):
         V = NONE.copy()
         P = NONE.copy()
         answered: list = []
         items = response.get("item")
-        D = 0
-        cost = 40
+        D = START
         if items is not None:
             if items.__class__ is not list:
                 raise _Slow
-            walk(items, top_level, V, P, answered)
-            if parts is not None:
-                for item in items:  # the blocks the response holds items of (all known: walked)
-                    link = item["linkId"]
-                    D |= TOP_BITS[link]
-                    cost += TOP_COST[link]
-        # Decide only the blocks the response touches, unless that costs more than deciding all.
-        if parts is not None and (always or cost < n):
-            flags, outs, missing = parts(V, P, D)
-        else:
-            flags, outs, missing = whole(V, P)
-        if answered and not all(map(flags.__getitem__, answered)):
-            for k in answered:  # answers on disabled items, in response order (= node order here)
-                if not flags[k]:
-                    issues.append((ERROR, _not_enabled_lazy, (plan, P, k, file)))
+            D |= walk(items, top_level, V, P, answered)
+        flags, outs, missing = decide(V, P, D)
+        if answered:
+            # Answers on disabled items, in response order (= node order here): one record for
+            # all of them, built into Issues only when they are read.
+            disabled = list(compress(answered, map(not_, map(flags.__getitem__, answered))))
+            if disabled:
+                issues.append((ERROR, _not_enabled_all, (plan, response, disabled, file)))
         if missing:
             severity = ERROR if response.get("status") in ("completed", "amended") else WARNING
-            for k in missing:
-                issues.append((severity, _missing_lazy, (plan, P, k, severity, file)))
+            issues.append((severity, _missing_all, (plan, response, P, V, missing, severity, file)))
         return flags, outs
 
     return fast
 
 
-def _generate_whole(plan, KIND: tuple):
-    """One straight-line function `decide(V, P) -> (flags, outcomes, required-missing)` deciding
-    every node of the plan, mirroring `Plan._generate` (same dependency order, same cycles) on
-    the answer values vK. Cheaper than choosing what to skip when a response touches most of
-    the Questionnaire (or the Questionnaire is small)."""
-    namespace: dict = {"E": ()}
-    nodes = plan.nodes
-    used: set[int] = set()
-    body: list[str] = []
-    for index in sorted(plan.cyclic):
-        body.append(f"    e{index} = False")
+_COMPARE = {"=": "==", "!=": "!=", ">": ">", "<": "<", ">=": ">=", "<=": "<="}
 
-    def const(value: Any) -> str:
-        name = f"c{len(namespace)}"
-        namespace[name] = value
-        return name
 
-    names: dict[int, str] = {}
+def _plain(ew_key: str, key: str, expected) -> bool:
+    """Whether a condition compares a plain number or string the generated code can inline."""
+    if ew_key in ("answerInteger", "answerDecimal"):
+        return key in ("valueInteger", "valueDecimal") and type(expected) in (int, float)
+    return ew_key == "answerString" and key == "valueString" and type(expected) is str
 
-    def e(k: int) -> str:
-        return names.get(k) or f"e{k}"
 
-    for node in plan.order:
-        parent = e(node.parent.index) if node.parent is not None else None
-        if node.conds is None:
-            if node.index in plan.cyclic:
-                body.append(f"    e{node.index} = {parent or 'True'}")
-            else:
-                names[node.index] = parent or "True"
-            continue
-        terms = _terms(node, KIND, e, parent, const, used)
-        if terms is None:
-            return None
-        joined = (" or " if node.any else " and ").join(terms)
-        body.append(f"    e{node.index} = {parent} and ({joined})" if parent and parent != "True" else f"    e{node.index} = ({joined})")
-    lines = ["def decide(V, P):"]
-    if used:
-        lines.append("    " + "".join(f"v{k}, " if k in used else "_, " for k in range(len(nodes))) + "= V")
-    lines += body
-    lines.append("    flags = [" + ", ".join(e(k) for k in range(len(nodes))) + "]")
-    # The outcomes reached, in questionnaire order (the plan's own dicts: Evaluation copies them).
-    lines.append("    outs = []")
-    for node in plan.outcome_nodes:
-        lines.append(f"    if {e(node.index)}:")
-        lines.append(f"        outs.append({const(node.outcome)})")
-    # Required items enabled, under a present parent, and unanswered (groups: without items).
-    lines.append("    missing = None")
-    for k, p, group, node in plan.required_flat:
-        present = f" and P[{p}] is not None" if p >= 0 else ""
-        empty = f"V[{k}] is not True" if group else f"V[{k}] is None"
-        lines.append(f"    if {e(k)}{present} and {empty}:")
-        lines.append(f"        missing = [{k}] if missing is None else missing + [{k}]")
-    lines.append("    return flags, outs, missing")
-    source = "\n".join(lines) + "\n"
-    try:
-        exec(compile(source, f"<fhirrug fast plan {plan.canonical}>", "exec"), namespace)  # noqa: S102 - our own generated code
-    except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
-        return None
-    return namespace["decide"]
+def _single_system(node):
+    """The one system of a question's Coding options, when they have one (see the walker)."""
+    options = node.fast_options if node.fast_key == "valueCoding" else None
+    systems = {system for system, _ in options} if options else set()
+    return next(iter(systems)) if len(systems) == 1 else None
 
 
 def _terms(node, KIND, e, parent, const, used) -> list[str] | None:
@@ -329,14 +317,29 @@ def _terms(node, KIND, e, parent, const, used) -> list[str] | None:
             hit = f"({guard}v{t} is {expected!r})"
             terms.append(hit if op == "=" else f"(not {hit})")
         elif op in ("=", "!=") and ew_key == "answerCoding" and key == "valueCoding" and type(expected) is dict:
-            # vT is the answer's (system, code); the test compares the code, and the system
-            # when the enableWhen Coding has one.
+            # vT is the answer's code when the target's options have one system, else its Coding
+            # (system and code checked as strings by the walker); the test compares the code,
+            # and the system when the enableWhen Coding has one.
             system, code = expected.get("system"), expected.get("code")
-            match = f"v{t}[1] == {const(code)}" if system is None else f"v{t} == {const((system, code))}"
+            only = _single_system(target)
+            if only is not None:
+                match = f"v{t} == {const(code)}" if system is None or system == only else "False"
+            elif system is None:
+                match = f"v{t}['code'] == {const(code)}"
+            else:
+                match = f"v{t}['code'] == {const(code)} and v{t}.get('system') == {const(system)}"
             hit = f"({guard}v{t} is not None and {match})"
             terms.append(hit if op == "=" else f"(not {hit})")
         elif key == "valueCoding":
             return None  # a test that would need the whole Coding (never for a valid Questionnaire)
+        elif op in _COMPARE and _plain(ew_key, key, expected):
+            # Numbers (integer or decimal answers, the walker having checked the type) and
+            # strings compare as compare.py does: `=` by value, ordering with Python's operators.
+            value = const(expected)
+            if op == "!=":
+                terms.append(f"(not ({guard}v{t} is not None and v{t} == {value}))")
+            else:
+                terms.append(f"({guard}v{t} is not None and v{t} {_COMPARE[op]} {value})")
         else:
             name = const(test)
             seen = f"[{{{key!r}: v{t}}}]"
@@ -413,15 +416,16 @@ def _blocks(plan) -> list[list[int]]:
 
 
 def _generate(plan, KIND: tuple):
-    """`decide(V, P, D) -> (flags, outcomes, required-missing)`: the enable pass of the plan on
-    the answer values vK, mirroring `Plan._generate` (same dependency order, same cycles).
+    """One straight-line function `decide(V, P, D) -> (flags, outcomes, required-missing)`: the
+    enable pass of the plan on the answer values vK, mirroring `Plan._generate` (same
+    dependency order, same cycles), block by block (`_blocks`: a top-level item with what is
+    under it).
 
-    Only the blocks (`_blocks`: top-level items with what is under them) a response touches are
-    decided: D starts as the blocks the response holds items of; deciding a block adds the
-    blocks that read one of its items whose flag differs from the empty response's or that has
-    an answer. Every other block keeps the flags of the empty response, computed once here. So a
-    response costs what its items and the conditions that depend on them cost, not what the
-    whole Questionnaire costs. Each block is one straight-line generated function."""
+    D holds the blocks the response has items in. Each block's code runs only when its bit is
+    in D; it adds the bits of the blocks that read one of its items whose answer or flag differs
+    from the empty response's. Every other block keeps the flags of the empty response, computed
+    once here. So a response costs what its items and the conditions that depend on them cost,
+    plus one test per block, not what the whole Questionnaire costs."""
     nodes = plan.nodes
     n = len(nodes)
     if plan.enable is None:
@@ -434,7 +438,7 @@ def _generate(plan, KIND: tuple):
     for b, block in enumerate(blocks):
         for k in block:
             block_of[k] = b
-    # Which blocks read a node (as a condition target): to mark when it has an answer or a flag
+    # Which blocks read a node (as a condition target), to mark when it has an answer or a flag
     # other than the empty response's.
     readers: dict[int, int] = {}
     for node in nodes:
@@ -445,74 +449,54 @@ def _generate(plan, KIND: tuple):
     required_by_block: dict[int, list] = {}
     for entry in plan.required_flat:
         required_by_block.setdefault(block_of[entry[0]], []).append(entry)
-    namespace: dict = {"E": (), "compress": compress}
+    namespace: dict = {"E": (), "BASE": list(base)}
 
     def const(value: Any) -> str:
         name = f"c{len(namespace)}"
         namespace[name] = value
         return name
 
-    functions = []
+    lines = ["def decide(V, P, D):", "    F = BASE.copy()", "    outs = []", "    missing = []"]
     for b, block in enumerate(blocks):
-        source = _block_source(plan, KIND, b, block, block_of, readers, required_by_block.get(b, ()), base, const)
-        if source is None:
+        body = _block_lines(plan, KIND, block, readers, required_by_block.get(b, ()), base, const)
+        if body is None:
             return None
-        try:
-            exec(compile(source, f"<fhirrug fast plan {plan.canonical} block {b}>", "exec"), namespace)  # noqa: S102 - our own generated code
-        except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
-            return None
-        functions.append(namespace[f"block{b}"])
-    BLOCKS = tuple(functions)
-    BASE = list(base)
-    # A block the response leaves out has no answers: only its top-level required item, when
-    # enabled in the empty response, is missing; its outcomes are those of the empty response.
-    base_missing = tuple((1 << block_of[k], k) for k, p, group, node in plan.required_flat if p < 0 and base[k])
-    base_outs = tuple((1 << block_of[n.index], n.outcome) for n in plan.outcome_nodes if base[n.index])
-    # Blocks are decided in dependency order; their outcomes come out in questionnaire order
-    # unless a block reads a later one (or the empty response has outcomes of its own).
-    unordered = not all(min(blocks[i]) < min(blocks[i + 1]) for i in range(len(blocks) - 1))
-    reorder = bool(base_outs) or unordered
-    rank = {id(n.outcome): n.index for n in plan.outcome_nodes}
-
-    def decide(V: list, P: list, D: int):
-        F = BASE.copy()
-        missing: list = []
-        outs: list = []
-        seen = D
-        while D:
-            low = D & -D
-            D ^= low
-            more = BLOCKS[low.bit_length() - 1](F, V, P, missing, outs)
-            if more:
-                D |= more
-                seen |= more
-        if base_missing:
-            for bit, k in base_missing:
-                if not seen & bit:
-                    missing.append(k)
-            missing.sort()  # questionnaire order, as the general walker reports them
-        elif unordered and len(missing) > 1:
-            missing.sort()
-        if reorder:
-            outs += [outcome for bit, outcome in base_outs if not seen & bit]
-            outs.sort(key=lambda outcome: rank[id(outcome)])
-        return F, outs, missing
-
+        lines.append(f"    if D & {1 << b}:")
+        lines += ["        " + line for line in body]
+        # A block the response leaves out has no answers: its outcomes are the empty response's,
+        # and only its top-level required item, when enabled then, is missing.
+        quiet = [f"outs.append({const(nodes[k].outcome)})" for k in sorted(block) if nodes[k].outcome is not None and base[k]]
+        quiet += [f"missing.append({k})" for k, p, group, node in required_by_block.get(b, ()) if p < 0 and base[k]]
+        if quiet:
+            lines.append("    else:")
+            lines += ["        " + line for line in quiet]
+    # Blocks run in dependency order: if that is not questionnaire order, put the outcomes and
+    # the missing items back into questionnaire order (as the general walker reports them).
+    if not all(min(blocks[i]) < min(blocks[i + 1]) for i in range(len(blocks) - 1)):
+        namespace["RANK"] = {id(node.outcome): node.index for node in plan.outcome_nodes}
+        lines.append("    outs.sort(key=lambda outcome: RANK[id(outcome)])")
+        lines.append("    missing.sort()")
+    lines.append("    return F, outs, missing")
+    source = "\n".join(lines) + "\n"
+    try:
+        exec(compile(source, f"<fhirrug fast plan {plan.canonical}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
+        return None
+    decide = namespace["decide"]
     # By linkId as the walker finds items (a repeated linkId: its first item).
     decide.top_bits = {link: 1 << block_of[node.index] for link, node in plan.top_by_linkid.items()}
-    decide.top_costs = {link: 27 + len(blocks[block_of[node.index]]) for link, node in plan.top_by_linkid.items()}
     return decide
 
 
-def _block_source(plan, KIND, b, block, block_of, readers, required, base, const) -> str | None:
-    """The generated function deciding one block (see `_generate`)."""
+def _block_lines(plan, KIND, block, readers, required, base, const) -> list[str] | None:
+    """The generated lines deciding one block (see `_generate`)."""
     nodes = plan.nodes
     mine = set(block)
     lines: list[str] = []
     used: set[int] = set()  # answer values read
-    outside: set[int] = set()  # flags read from other blocks (already decided, or the empty response's)
+    outside: set[int] = set()  # flags read from other blocks (decided before, or the empty response's)
     for index in sorted(plan.cyclic & mine):
-        lines.append(f"    e{index} = False")
+        lines.append(f"e{index} = False")
     names: dict[int, str] = {}
 
     def e(k: int) -> str:
@@ -526,7 +510,7 @@ def _block_source(plan, KIND, b, block, block_of, readers, required, base, const
         parent = e(node.parent.index) if node.parent is not None else None
         if node.conds is None:
             if node.index in plan.cyclic:
-                lines.append(f"    e{node.index} = {parent or 'True'}")
+                lines.append(f"e{node.index} = {parent or 'True'}")
             else:
                 names[node.index] = parent or "True"
             continue
@@ -534,41 +518,41 @@ def _block_source(plan, KIND, b, block, block_of, readers, required, base, const
         if terms is None:
             return None
         joined = (" or " if node.any else " and ").join(terms)
-        lines.append(f"    e{node.index} = {parent} and ({joined})" if parent and parent != "True" else f"    e{node.index} = ({joined})")
-    head = [f"def block{b}(F, V, P, missing, outs):"]
+        lines.append(f"e{node.index} = {parent} and ({joined})" if parent and parent != "True" else f"e{node.index} = ({joined})")
+    head: list[str] = []
     inner = sorted(t for t in used if t in mine)
     if len(inner) > 2:
-        # The block's own values in one slice (its nodes are mostly one run of indexes).
+        # The block's own values in one slice (its nodes are one run of indexes, or few).
         lo, hi = inner[0], inner[-1] + 1
-        head.append("    " + "".join(f"v{t}, " if t in used else "_, " for t in range(lo, hi)) + f"= V[{lo}:{hi}]")
+        head.append("".join(f"v{t}, " if t in used else "_, " for t in range(lo, hi)) + f"= V[{lo}:{hi}]")
         rest = [t for t in used if not lo <= t < hi]
     else:
         rest = list(used)
-    head += [f"    v{t} = V[{t}]" for t in sorted(rest)]
-    head += [f"    f{k} = F[{k}]" for k in sorted(outside)]
+    head += [f"v{t} = V[{t}]" for t in sorted(rest)]
+    head += [f"f{k} = F[{k}]" for k in sorted(outside)]
     lines = head + lines
     # The block's flags into F, one slice per run of consecutive indexes.
     run: list[int] = []
     for k in sorted(mine) + [None]:
         if run and (k is None or k != run[-1] + 1):
-            lines.append(f"    F[{run[0]}:{run[-1] + 1}] = [" + ", ".join(e(x) for x in run) + "]")
+            lines.append(f"F[{run[0]}:{run[-1] + 1}] = [" + ", ".join(e(x) for x in run) + "]")
             run = []
         if k is not None:
             run.append(k)
     # The outcomes reached, in questionnaire order within the block.
     for k in sorted(mine):
         if nodes[k].outcome is not None:
-            lines.append(f"    if {e(k)}:")
-            lines.append(f"        outs.append({const(nodes[k].outcome)})")
+            lines.append(f"if {e(k)}:")
+            lines.append(f"    outs.append({const(nodes[k].outcome)})")
     # Required items enabled, under a present parent, and unanswered (groups: without items).
     for k, p, group, node in required:
-        present = f" and P[{p}] is not None" if p >= 0 else ""
+        # The parent is present: recorded in P, or (an answered question) by its value.
+        present = "" if p < 0 else f" and P[{p}] is not None" if KIND[p] != _QUESTION else f" and (P[{p}] is not None or V[{p}] is not None)"
         empty = f"V[{k}] is not True" if group else f"V[{k}] is None"
-        lines.append(f"    if {e(k)}{present} and {empty}:")
-        lines.append(f"        missing.append({k})")
+        lines.append(f"if {e(k)}{present} and {empty}:")
+        lines.append(f"    missing.append({k})")
     # The blocks that read an item of this one which has an answer or another flag than in
     # the empty response.
-    marks = []
     for k in sorted(mine):
         mask = readers.get(k)
         if not mask:
@@ -576,16 +560,9 @@ def _block_source(plan, KIND, b, block, block_of, readers, required, base, const
         changed = f"{e(k)} is not {base[k]!r}"
         if KIND[k] == _QUESTION:
             changed = f"V[{k}] is not None or {changed}"
-        marks.append((changed, mask))
-    if marks:
-        lines.append("    more = 0")
-        for changed, mask in marks:
-            lines.append(f"    if {changed}:")
-            lines.append(f"        more |= {mask}")
-        lines.append("    return more")
-    else:
-        lines.append("    return 0")
-    return "\n".join(lines) + "\n"
+        lines.append(f"if {changed}:")
+        lines.append(f"    D |= {mask}")
+    return lines
 
 
 def _describe(cond) -> tuple:

@@ -57,7 +57,7 @@ class Evaluation:
         self.plan = plan
         self.response = response
         self.file = file
-        self._raw = issues  # Issue records, or (severity, make, args) built on first access
+        self._raw = issues  # Issue records, or (severity, make, args): make(*args) builds one Issue, or a list of them of that severity, on first access
         self._issues: list[Issue] | None = None
         self._flags = flags  # flat: list[bool] by node index
         self._instances = instances  # general: list of (node, position, enabled)
@@ -74,7 +74,17 @@ class Evaluation:
         """The issues, in the order found. Built on first access: a pipeline that only asks
         `.valid` and `.outcomes` never pays for formatting messages."""
         if self._issues is None:
-            self._issues = [i if type(i) is Issue else i[1](*i[2]) for i in self._raw]
+            built: list[Issue] = []
+            for i in self._raw:
+                if type(i) is Issue:
+                    built.append(i)
+                    continue
+                made = i[1](*i[2])
+                if type(made) is list:
+                    built += made
+                else:
+                    built.append(made)
+            self._issues = built
         return self._issues
 
     @property
@@ -576,7 +586,10 @@ def evaluate_instances(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
             on = not node.any
             for cond in node.conds:
                 target = _resolve(inst, cond)
-                seen = target.answers if target is not None and target.answers and enabled(target) else EMPTY
+                # The target's enabledness first, answered or not: in a cycle (an item reached
+                # again counts as disabled) the outcome then depends on the Questionnaire alone,
+                # not on which items happen to hold answers (hypothesis found the difference).
+                seen = target.answers if target is not None and enabled(target) and target.answers else EMPTY
                 result = cond.test(seen)
                 if result is None:
                     walk.indeterminate(node, cond, _instance_path(inst))
