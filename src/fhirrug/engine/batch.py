@@ -64,20 +64,26 @@ class Input:
         return self.file if self.position <= 1 else f"{self.file}#{self.position}"
 
 
+def parse_ndjson_line(raw: bytes, file: str, number: int) -> Input | None:
+    """Line `number` (1-based) of NDJSON file `file` as an Input; None for a blank line. Public so
+    that fhirrug.spark, which reads the lines itself, makes exactly the same Input."""
+    if not raw.strip():
+        return None
+    try:
+        data = _loads(raw)
+    except _DECODE_ERRORS as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Input(file, number, None, [Issue("fhirrug-json-syntax", FATAL, f"line {number}: invalid JSON: {message}", file, "")], line=True)
+    if not isinstance(data, dict):
+        return Input(file, number, None, [Issue("fhirrug-json-not-object", FATAL, f"line {number}: a JSON {type(data).__name__}, not an object", file, "")], line=True)
+    return Input(file, number, data, line=True)
+
+
 def _ndjson_lines(stream: IO[bytes], file: str) -> Iterator[Input]:
     for number, raw in enumerate(stream, 1):
-        if not raw.strip():
-            continue
-        try:
-            data = _loads(raw)
-        except _DECODE_ERRORS as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            yield Input(file, number, None, [Issue("fhirrug-json-syntax", FATAL, f"line {number}: invalid JSON: {message}", file, "")], line=True)
-            continue
-        if not isinstance(data, dict):
-            yield Input(file, number, None, [Issue("fhirrug-json-not-object", FATAL, f"line {number}: a JSON {type(data).__name__}, not an object", file, "")], line=True)
-            continue
-        yield Input(file, number, data, line=True)
+        item = parse_ndjson_line(raw, file, number)
+        if item is not None:
+            yield item
 
 
 def _resource(data: Any, file: str) -> Iterator[Input]:
