@@ -66,7 +66,13 @@ class Input:
 
 def parse_ndjson_line(raw: bytes, file: str, number: int) -> Input | None:
     """Line `number` (1-based) of NDJSON file `file` as an Input; None for a blank line. Public so
-    that fhirrug.spark, which reads the lines itself, makes exactly the same Input."""
+    that fhirrug.spark, which reads the lines itself, makes exactly the same Input. `raw` may end
+    with its line end (\n or \r\n) or not: it is not part of the line (a cut-off line is then
+    "unexpected end of data", not a control character in a string)."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
     if not raw.strip():
         return None
     try:
