@@ -85,6 +85,8 @@ def run(master: str, inputs: list[str], out: str, package: Any, questionnaire: d
 
     from pyspark import StorageLevel
 
+    from .schema import SUMMARY_JSON
+
     kind = _format(out, "--out", FORMATS)
     if strip_out is not None:
         _format(strip_out, "--strip-disabled", {s: f for s, f in FORMATS.items() if f == "ndjson"})
@@ -109,7 +111,7 @@ def run(master: str, inputs: list[str], out: str, package: Any, questionnaire: d
         if kind == "parquet":
             result = spark.read.parquet(outputs[0].path)
         else:
-            result = spark.read.text(outputs[0].path).select(job.F.from_json("value", job.RECORD_JSON).alias("r")).select("r.*")
+            result = spark.read.text(outputs[0].path).select(job.F.from_json("value", SUMMARY_JSON).alias("r")).select("r.*")
         written.summary = job.summarize(result)
         for output in outputs:
             output.commit()

@@ -140,8 +140,7 @@ def records(source: Any, package: Any = None, *, spark: SparkSession | None = No
     lines = _line_rows(spark, sources)
     splits, names = _splits(lines, sources)
     context = _broadcast(spark, package, questionnaire, strip_disabled, splits=splits, names=names)
-    rows = lines.rdd.mapPartitions(partial(_tasks.evaluate_lines, context))
-    return spark.createDataFrame(rows, LINE_ROW, verifySchema=False)
+    return lines.mapInArrow(partial(_tasks.evaluate_batches, context), LINE_ROW)
 
 
 def _value_records(frame: DataFrame, column: str, context) -> DataFrame:
