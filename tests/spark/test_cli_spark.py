@@ -31,7 +31,7 @@ def export(tmp_path) -> Path:
 
 
 def test_parquet_out_with_stripped_responses(spark, export, tmp_path):
-    from fhirrug.spark import to_record
+    from fhirrug.spark import summarize as fs_summarize, to_record
 
     out, stripped = tmp_path / "records.parquet", tmp_path / "stripped.ndjson"
     result = run("--spark", "local[2]", export, "--out", out, "--strip-disabled", stripped)
@@ -39,6 +39,9 @@ def test_parquet_out_with_stripped_responses(spark, export, tmp_path):
     assert f"{len(EXAMPLES) + 1} responses: {len(EXAMPLES)} valid, 1 invalid" in result.stdout
     rows = spark.read.parquet(str(out)).collect()
     assert by_line(to_record(row) for row in rows) == by_line(parsed(single_process(export)))
+    summary = fs_summarize(spark.read.parquet(str(out)))
+    assert (summary["responses"], summary["valid"], summary["unevaluated"]) == (len(EXAMPLES) + 1, len(EXAMPLES), 1)
+    assert summary["outcomes"] == json.loads(run(export, "--format", "json").stdout)["summary"]["outcomes"]
     # The stripped responses are NDJSON part files that `fhirrug evaluate` reads back as they are.
     again = parsed(single_process(stripped))
     assert len(again) == len(EXAMPLES) and all(record["valid"] for record in again)
@@ -60,14 +63,14 @@ def test_an_earlier_output_is_replaced_and_anything_else_refused(spark, export, 
 
 
 def test_a_failing_job_leaves_no_output(spark, export, tmp_path, monkeypatch):
-    from fhirrug.spark import job
+    from fhirrug.spark import command
 
-    def broken(frame):
-        raise RuntimeError("the summary failed")
+    def broken(**kwargs):
+        raise RuntimeError("failed after writing")
 
-    monkeypatch.setattr(job, "summarize", broken)
+    monkeypatch.setattr(command, "Written", broken)  # the records are on disk, not yet in place
     result = run("--spark", "local[2]", export, "--out", tmp_path / "records.parquet")
-    assert result.exit_code == 2 and "the Spark job failed: the summary failed" in result.output
+    assert result.exit_code == 2 and "the Spark job failed: failed after writing" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.ndjson"]
 
 

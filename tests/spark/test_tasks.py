@@ -89,3 +89,28 @@ def test_a_json_value_is_parsed_as_one_document(package):
     assert json.loads(record)["issues"][0]["code"] == "fhirrug-json-bom"
     _, record, _ = _tasks.evaluate_value(broadcast, None)
     assert json.loads(record)["valid"] is False
+
+
+def test_task_summaries_merge_into_the_single_process_summary(package):
+    from fhirrug.engine.batch import Summary
+
+    broadcast = context(package, splits={("p", 0): (0, 2), ("q", 0): (0, 1)}, names={"p": "p", "q": "q"})
+
+    class Accumulator:  # what a task holds: add() only
+        def __init__(self):
+            self.parts = []
+
+        def add(self, part):
+            self.parts.append(part)
+
+    accumulator = Accumulator()
+    out = list(_tasks.evaluate_lines(broadcast, [("p", 0, VALID), ("p", 0, b"{kapot")], accumulator))
+    out += list(_tasks.evaluate_lines(broadcast, [("q", 0, VALID)], accumulator))
+    param = _tasks.SummaryParam()
+    total = param.zero(Summary())
+    for part in accumulator.parts:
+        total = param.addInPlace(total, part)
+    expected = Summary()
+    for row in out:
+        expected.add(json.loads(row[3]))
+    assert total.to_dict() == expected.to_dict() and total.responses == 3 and total.invalid == 1

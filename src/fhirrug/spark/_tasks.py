@@ -12,11 +12,13 @@ Questionnaire is compiled once per worker, not once per task or per response.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, fields
+from itertools import repeat
 from typing import Any, Iterable, Iterator
 
 from ..engine import Engine, strip_disabled
-from ..engine.batch import Input, dumps_line, evaluate_input, parse_ndjson_line
+from ..engine.batch import Input, Summary, dumps_line, evaluate_input, parse_ndjson_line
 from ..issues import FATAL, Issue
 from ..jsonio import parse_bytes
 
@@ -49,8 +51,28 @@ def _encode(value: Any) -> bytes:
     return dumps_line(value).encode("utf-8", "backslashreplace")
 
 
-def result(engine: Engine, item: Input, context: Context) -> tuple:
-    """(response id or None, record JSON, stripped response JSON or None) for one input.
+class SummaryParam:
+    """Spark accumulator of `fhirrug.engine.batch.Summary`: each task counts its records with
+    `Summary.add`, as `fhirrug evaluate` does, and the driver merges the tasks' summaries. Spark
+    applies a result task's accumulator update once, even when the task is retried or run
+    speculatively, so the counts are exact for the job that writes the records."""
+
+    def zero(self, value: Summary) -> Summary:
+        return Summary()
+
+    def addInPlace(self, total: Summary, part: Summary) -> Summary:  # noqa: N802 - PySpark's name
+        for name in (f.name for f in fields(Summary)):
+            mine, theirs = getattr(total, name), getattr(part, name)
+            if isinstance(mine, Counter):
+                mine.update(theirs)
+            else:
+                setattr(total, name, mine + theirs)
+        return total
+
+
+def result(engine: Engine, item: Input, context: Context, summary: Summary | None = None) -> tuple:
+    """(response id or None, record JSON, stripped response JSON or None) for one input, counted
+    in `summary` when given.
 
     Never raises: an internal failure on one response becomes that response's record with a
     fatal issue, so one odd response cannot fail a job of millions."""
@@ -63,6 +85,8 @@ def result(engine: Engine, item: Input, context: Context) -> tuple:
         if isinstance(item.data, dict) and isinstance(item.data.get("id"), str):
             record["response"] = item.data["id"]
         stripped = None
+    if summary is not None:
+        summary.add(record)
     response = record["response"] if isinstance(record["response"], str) else None
     return response, _encode(record), _encode(stripped) if stripped is not None else None
 
@@ -71,10 +95,12 @@ class SplitMismatch(RuntimeError):
     """Spark read a different number of lines from a split than the counting pass did."""
 
 
-def evaluate_lines(broadcast, rows: Iterable) -> Iterator[tuple]:
+def evaluate_lines(broadcast, rows: Iterable, accumulator=None) -> Iterator[tuple]:
     """mapPartitions over (file_path, block_start, line bytes) rows, in file order within each
-    split: (file, line, response, record, stripped) for every non-blank line."""
+    split: (file, line, response, record, stripped) for every non-blank line. With an
+    accumulator (of SummaryParam), the partition's summary is added to it at the end."""
     engine, context = _engine(broadcast)
+    summary = Summary() if accumulator is not None else None
     splits, names = context.splits, context.names
     key = None
     seen = base = expected = 0
@@ -90,15 +116,28 @@ def evaluate_lines(broadcast, rows: Iterable) -> Iterator[tuple]:
         seen += 1
         item = parse_ndjson_line(bytes(raw), file, base + seen)
         if item is not None:
-            yield (file, item.position, *result(engine, item, context))
+            yield (file, item.position, *result(engine, item, context, summary))
     if key is not None and seen != expected:
         raise SplitMismatch(f"{file}: {seen} lines read from the split at byte {key[1]}, {expected} counted")
+    if accumulator is not None:
+        accumulator.add(summary)
 
 
 BATCH = 4096  # rows per Arrow batch handed back to the JVM
 
 
-def evaluate_batches(broadcast, batches: Iterable) -> Iterator:
+def _rows(batches: Iterable) -> Iterator[tuple]:
+    import pyarrow.compute as pc
+
+    for batch in batches:
+        paths, starts, values = (batch.column(k) for k in range(3))
+        if len(pc.unique(starts)) == 1 and len(pc.unique(paths)) == 1:  # one byte range: the usual batch
+            yield from zip(repeat(paths[0].as_py()), repeat(starts[0].as_py()), values.to_pylist())
+        else:
+            yield from zip(paths.to_pylist(), starts.to_pylist(), values.to_pylist())
+
+
+def evaluate_batches(broadcast, accumulator, batches: Iterable) -> Iterator:
     """mapInArrow: Arrow batches of (file_path, block_start, value) in, batches of
     (file, line, response, record, stripped) out. Arrow moves the lines and records between the
     JVM and Python as whole columns, far cheaper than pickling row by row."""
@@ -109,9 +148,8 @@ def evaluate_batches(broadcast, batches: Iterable) -> Iterator:
     def batch(done: list):
         return pa.RecordBatch.from_arrays([pa.array(column, type=field.type) for column, field in zip(zip(*done), schema)], schema=schema)
 
-    rows = (row for batch_in in batches for row in zip(*(batch_in.column(k).to_pylist() for k in range(3))))
     done: list = []
-    for row in evaluate_lines(broadcast, rows):
+    for row in evaluate_lines(broadcast, _rows(batches), accumulator):
         done.append(row)
         if len(done) == BATCH:
             yield batch(done)

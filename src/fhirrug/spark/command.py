@@ -1,5 +1,5 @@
 """`fhirrug evaluate --spark MASTER IN... --out DIR`, without click: evaluate on Spark, write the
-records (and the stripped responses), and summarise what was written.
+records (and the stripped responses), and return the summary the writing tasks counted.
 
 OUT is a folder, as Spark writes: OUT.parquet gets Parquet files with the typed columns,
 OUT.ndjson (or .jsonl) gets NDJSON part files whose every line is exactly the record that
@@ -54,7 +54,7 @@ class _Output:
     def __init__(self, out: str):
         self.out = out
         self.target = _local_target(out)
-        # Not a dot name: Spark would not read it back (hidden) for the summary.
+        # Not a dot name: Spark would not read it back (hidden) to count the stripped responses.
         self.path = out if self.target is None else str(self.target.with_name(f"{self.target.name}.{uuid.uuid4().hex[:8]}.tmp"))
 
     def commit(self) -> None:
@@ -80,12 +80,10 @@ class _Output:
 
 def run(master: str, inputs: list[str], out: str, package: Any, questionnaire: dict | None = None,
         strip_out: str | None = None, progress: bool = False) -> Written:
-    """Evaluate `inputs` on `master`, write OUT (and STRIP_OUT), return the summary of OUT."""
+    """Evaluate `inputs` on `master`, write OUT (and STRIP_OUT), return the summary of OUT's records."""
     from . import job  # SparkUnavailable without the extra
 
     from pyspark import StorageLevel
-
-    from .schema import SUMMARY_JSON
 
     kind = _format(out, "--out", FORMATS)
     if strip_out is not None:
@@ -96,23 +94,20 @@ def run(master: str, inputs: list[str], out: str, package: Any, questionnaire: d
     outputs = [_Output(out)] + ([_Output(strip_out)] if strip_out is not None else [])
     raw = None
     try:
-        raw = job.records(inputs, package, spark=spark, questionnaire=questionnaire, strip_disabled=strip_out is not None)
+        counted = job.summary_accumulator(spark)
+        raw = job.records(inputs, package, spark=spark, questionnaire=questionnaire, strip_disabled=strip_out is not None, summary=counted)
         if strip_out is not None:
             raw = raw.persist(StorageLevel.MEMORY_AND_DISK)  # two outputs, one evaluation
         writer = job.typed(raw) if kind == "parquet" else raw.select(job.F.col("record").cast("string").alias("value"))
         mode = "overwrite" if outputs[0].target is not None else "errorifexists"
         (writer.write.mode(mode).parquet if kind == "parquet" else writer.write.mode(mode).text)(outputs[0].path)
-        written = Written(summary={}, out=out)
+        # Counted by the tasks that made the records, with the single-process Summary.add; taken
+        # now, before a second job could recompute a lost cached partition and count it again.
+        written = Written(summary=counted.value.to_dict(), out=out)
         if strip_out is not None:
             stripped = raw.where(job.F.col("stripped").isNotNull()).select(job.F.col("stripped").cast("string").alias("value"))
             stripped.write.mode("overwrite" if outputs[1].target is not None else "errorifexists").text(outputs[1].path)
             written.stripped, written.stripped_count = strip_out, spark.read.text(outputs[1].path).count()
-        # The summary of what was written, read back (cheap: no Python, a few columns).
-        if kind == "parquet":
-            result = spark.read.parquet(outputs[0].path)
-        else:
-            result = spark.read.text(outputs[0].path).select(job.F.from_json("value", SUMMARY_JSON).alias("r")).select("r.*")
-        written.summary = job.summarize(result)
         for output in outputs:
             output.commit()
         return written

@@ -125,11 +125,20 @@ def _splits(lines: DataFrame, sources: Sources) -> tuple[dict, dict]:
     return splits, names
 
 
+def summary_accumulator(spark: SparkSession):
+    """An accumulator for `records(..., summary=)`: its value is the Summary of the records once
+    a job has computed them."""
+    from ..engine.batch import Summary
+
+    return spark.sparkContext.accumulator(Summary(), _tasks.SummaryParam())
+
+
 def records(source: Any, package: Any = None, *, spark: SparkSession | None = None, questionnaire: dict | None = None,
-            column: str = "value", strip_disabled: bool = False) -> DataFrame:
+            column: str = "value", strip_disabled: bool = False, summary=None) -> DataFrame:
     """The evaluation before typing: NDJSON input gives (file, line, response, record, stripped)
     where `record` is the exact `fhirrug evaluate --format ndjson` line (as UTF-8 bytes); a
-    DataFrame input keeps its columns and adds (response, record, stripped)."""
+    DataFrame input keeps its columns and adds (response, record, stripped). `summary` (from
+    summary_accumulator, NDJSON input only) counts the records as they are made."""
     spark = spark or session()
     if isinstance(source, DataFrame):
         return _value_records(source, column, _broadcast(spark, package, questionnaire, strip_disabled))
@@ -140,7 +149,7 @@ def records(source: Any, package: Any = None, *, spark: SparkSession | None = No
     lines = _line_rows(spark, sources)
     splits, names = _splits(lines, sources)
     context = _broadcast(spark, package, questionnaire, strip_disabled, splits=splits, names=names)
-    return lines.mapInArrow(partial(_tasks.evaluate_batches, context), LINE_ROW)
+    return lines.mapInArrow(partial(_tasks.evaluate_batches, context, summary), LINE_ROW)
 
 
 def _value_records(frame: DataFrame, column: str, context) -> DataFrame:

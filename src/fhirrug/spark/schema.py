@@ -32,9 +32,6 @@ RECORD_JSON = StructType([
 
 RESULT_COLUMNS = ("response", *RECORD_JSON.fieldNames())
 
-# What the summary reads back from written records (the JSON parser skips the rest cheaply).
-SUMMARY_JSON = StructType([field for field in RECORD_JSON.fields if field.name in ("questionnaire", "valid", "outcomes")])
-
 # What a task returns for one NDJSON line: the record as the exact JSON line, plus the columns a
 # DataFrame cannot take from it (`response` is an id, or in JSON the line when there is none).
 LINE_ROW = StructType([
