@@ -184,6 +184,9 @@ def _read_request(sock: socket.socket) -> Received | None:
         if not chunk:
             return None
         data += chunk
+        if not data[:1].isalpha():  # not HTTP (a TLS ClientHello): answer in plain HTTP, as such servers do
+            sock.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            return None
         if len(data) > 1_000_000:
             return None
     head, _, body = data.partition(b"\r\n\r\n")

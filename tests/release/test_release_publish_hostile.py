@@ -226,3 +226,9 @@ def test_through_the_console_script_nothing_leaks_to_stderr(bundle: Path):
         done = subprocess.run([SCRIPT, "publish", "--server", server.base, "--bundle", str(bundle)], capture_output=True, text=True, timeout=60, env={**os.environ, "FHIRRUG_TOKEN": TOKEN, "FHIRRUG_DEBUG": "1"})
     assert done.returncode == exitcodes.USAGE
     assert TOKEN not in done.stdout + done.stderr and "Traceback" not in done.stderr
+
+
+def test_https_to_a_server_that_speaks_no_tls_is_a_clean_error(bundle: Path):
+    with HostileServer({("GET", "/fhir/metadata"): capability()}) as server:
+        result = _publish(server.base.replace("http://", "https://"), bundle, "--timeout", "5")
+    assert result.exit_code == exitcodes.USAGE and "metadata" in result.output, result.output
