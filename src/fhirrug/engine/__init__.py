@@ -40,6 +40,7 @@ from collections import OrderedDict
 from typing import Any, Iterable
 
 from ..issues import ERROR, FATAL, WARNING, Issue
+from ..model.constraints import check_response
 from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances
 from .fast import FALLBACK
 from .plan import Node, Plan
@@ -71,6 +72,8 @@ def _plan_evaluate(self: Plan, response: Any, file: str = "") -> Evaluation:
     reference = response.get("questionnaire")
     if isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
         walk.issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", f"{QR}.questionnaire")
+    if self.response_constraints is not None:  # effectivePeriod against authored (model/constraints.py)
+        walk.issues += check_response(self.response_constraints, response, file)
     try:
         if self.flat:
             return evaluate_flat(self, response, walk)
