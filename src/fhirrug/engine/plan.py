@@ -278,6 +278,8 @@ class Plan:
         # Value constraints (maxLength, minValue, regex, ...): only items that have them get an
         # object; the walkers check those items and leave the fast paths (fast_key stays None).
         node.constraints, problems = compile_constraints(item, node.type, node.expression)
+        if node.constraints is not None and node.constraints.enable_expression is not None:
+            node.required = False  # enabled by an expression fhirrug cannot evaluate: never "missing"
         for problem in problems:
             self.issues.append(Issue(problem.code, problem.severity, problem.message, self.file, problem.expression))
         # Options: the set a Coding answer must come from.

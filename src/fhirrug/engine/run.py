@@ -277,6 +277,9 @@ class _Walk:
                 return True
             if (system, code) in codes:
                 return True
+            if system is None:  # a code without a system names no concept: it cannot be looked up
+                self.issue("Coding_has_no_system__cannot_validate", WARNING, "Coding has no system. A code with no system has no defined meaning, and it cannot be validated against the answerValueSet. A system should be provided", here)
+                return True
             self.issue("Questionnaire_QR_Item_BadOption", ERROR, f"The code '{code}' in the system '{system}' is not in the options value set ({node.answer_value_set}) specified by the questionnaire", expression)
             return False
         return True

@@ -52,6 +52,9 @@ UNIT_OPTION, UNIT_VALUE_SET = CORE + "questionnaire-unitOption", CORE + "questio
 MIN_QUANTITY, MAX_QUANTITY = SDC + "sdc-questionnaire-minQuantity", SDC + "sdc-questionnaire-maxQuantity"
 MIME_TYPE, MAX_SIZE = CORE + "mimeType", CORE + "maxSize"
 REFERENCE_RESOURCE = CORE + "questionnaire-referenceResource"
+# Enablement by a FHIRPath expression (SDC, and the Finnish national variant the Java validator
+# also reads): fhirrug has no FHIRPath engine, so such an item's enabledness is unknown.
+ENABLE_WHEN_EXPRESSIONS = (SDC + "sdc-questionnaire-enableWhenExpression", "http://phr.kanta.fi/StructureDefinition/fiphr-ext-questionnaire-enablewhen")
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 
 INDETERMINATE = "fhirrug-constraint-indeterminate"
@@ -81,7 +84,7 @@ class ItemConstraints:
         "link_id", "item_type", "max_length", "min_length", "regex", "regex_text", "entry_format",
         "max_decimal_places", "min_value", "max_value", "min_occurs", "max_occurs", "exclusive",
         "unit_options", "unit_value_set", "min_quantity", "max_quantity", "mime_types", "max_size",
-        "reference_types", "attachment", "reference",
+        "reference_types", "attachment", "reference", "uri", "enable_expression",
     )
 
     def __init__(self, link_id: str, item_type: str):
@@ -107,6 +110,8 @@ class ItemConstraints:
         self.reference_types: tuple = ()
         self.attachment = item_type == "attachment"  # size against data: always
         self.reference = item_type == "reference"  # a known resource type: always
+        self.uri = item_type == "url"  # urn:uuid: and urn:oid: syntax: always
+        self.enable_expression: str | None = None  # the url of an enablement expression extension
 
     def occurs_only(self) -> bool:
         return self.min_occurs is not None or self.max_occurs is not None
@@ -135,7 +140,7 @@ def compile_item(item: dict, item_type: str, expression: str) -> tuple[ItemConst
     issues: list[Issue] = []
     link_id = item.get("linkId") if isinstance(item.get("linkId"), str) else ""
     c = ItemConstraints(link_id, item_type)
-    found = c.attachment or c.reference
+    found = c.attachment or c.reference or c.uri
 
     def bad(where: str, message: str) -> None:
         issues.append(Issue(INVALID, WARNING, f"{message}; the constraint is not checked", "", where))
@@ -228,6 +233,8 @@ def compile_item(item: dict, item_type: str, expression: str) -> tuple[ItemConst
             c.mime_types += (value,)
         elif url == MAX_SIZE and item_type == "attachment":
             c.max_size = count(where, value, key, "maxSize")
+        elif url in ENABLE_WHEN_EXPRESSIONS:
+            c.enable_expression = url
         elif url == REFERENCE_RESOURCE and item_type == "reference":
             if not isinstance(value, str):
                 bad(where, "referenceResource needs a valueCode")
@@ -328,6 +335,12 @@ def _check_value(c: ItemConstraints, key: str, value: Any, at: str, issue, value
                 issue("QUESTIONNAIRE_QR_ITEM_STRING_REGEX_EF", f"The answer '{value}' does not conform to the expected format '{c.entry_format}' (regex '{c.regex_text}')", where)
             else:
                 issue("QUESTIONNAIRE_QR_ITEM_STRING_REGEX", f"The answer '{value}' does not conform to the required regex '{c.regex_text}'", where)
+        if c.uri and key == "valueUri":
+            # R4 datatypes: a uuid is urn:uuid: + RFC 4122 in lower case; an oid is urn:oid: + digits.
+            if value.startswith("urn:uuid:") and not _UUID.fullmatch(value[9:]):
+                issue("Type_Specific_Checks_DT_UUID_Valid", f"UUIDs must be valid and lowercase ({value[9:]})", where)
+            elif value.startswith("urn:oid:") and not _OID.fullmatch(value[8:]):
+                issue("Type_Specific_Checks_DT_OID_Valid", f"OIDs must be valid ({value[8:]})", where)
         return
     if key == _ORDERED_KEYS.get(kind):
         ordered = _ordered(kind, value)
@@ -487,6 +500,8 @@ def _check_attachment(c: ItemConstraints, attachment: dict, at: str, where: str,
 
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
 
 
 def reference_type(reference: dict) -> str | None:
@@ -590,23 +605,35 @@ def _to_utc(parts: list, offset: int) -> list:
 
 
 class ResponseConstraints:
-    """Questionnaire-level constraints checked once per response (today: effectivePeriod)."""
+    """Questionnaire-level checks made once per response: effectivePeriod against authored, and
+    the items whose enablement is an expression fhirrug cannot evaluate."""
 
-    __slots__ = ("start", "end")
+    __slots__ = ("start", "end", "expressions")
 
-    def __init__(self, start: str | None, end: str | None):
+    def __init__(self, start: str | None, end: str | None, expressions: tuple = ()):
         self.start = start
         self.end = end
+        self.expressions = expressions  # (linkId, extension url) of items enabled by an expression
 
 
 def compile_questionnaire(questionnaire: dict) -> ResponseConstraints | None:
-    period = questionnaire.get("effectivePeriod") if isinstance(questionnaire, dict) else None
-    if not isinstance(period, dict):
+    if not isinstance(questionnaire, dict):
         return None
-    start, end = period.get("start"), period.get("end")
-    start = start if isinstance(start, str) and _ordered("dateTime", start) is not None else None
-    end = end if isinstance(end, str) and _ordered("dateTime", end) is not None else None
-    return ResponseConstraints(start, end) if start or end else None
+    period = questionnaire.get("effectivePeriod")
+    start = end = None
+    if isinstance(period, dict):
+        start, end = period.get("start"), period.get("end")
+        start = start if isinstance(start, str) and _ordered("dateTime", start) is not None else None
+        end = end if isinstance(end, str) and _ordered("dateTime", end) is not None else None
+    expressions = []
+    stack = [questionnaire.get("item")]
+    while stack:
+        items = stack.pop()
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, dict):
+                expressions += [(item.get("linkId"), url) for _, url, _ in _extensions(item) if url in ENABLE_WHEN_EXPRESSIONS]
+                stack.append(item.get("item"))
+    return ResponseConstraints(start, end, tuple(expressions)) if start or end or expressions else None
 
 
 def check_response(rc: ResponseConstraints, response: dict, file: str = "") -> list[Issue]:
@@ -614,11 +641,14 @@ def check_response(rc: ResponseConstraints, response: dict, file: str = "") -> l
     every moment that matches them at their precision (R4 Period: "2012-02-03T10:00:00 is in a
     period that has an end value of 2012-02-03"), so the comparison is made at the coarser
     precision of the two and never indeterminate."""
+    out = [
+        Issue("fhirrug-enablewhen-expression", INFORMATION, f"'{link}' is enabled by a FHIRPath expression ({url.rsplit('/', 1)[1]}), which fhirrug does not evaluate: whether it may or must be answered is not checked", file, "QuestionnaireResponse")
+        for link, url in rc.expressions
+    ]
     authored = response.get("authored")
     key = _ordered("dateTime", authored) if isinstance(authored, str) else None
     if key is None:
-        return []
-    out = []
+        return out
     where = "QuestionnaireResponse.authored"
     if rc.end is not None and _coarse(key, _ordered("dateTime", rc.end)) > 0:
         out.append(Issue("QUESTIONNAIRE_QR_AUTHOR_END", WARNING, f"The authored date '{authored}' is after the end of the permitted period defined in the Questionnaire ('{rc.end}')", file, where))
@@ -641,3 +671,47 @@ def _coarse(a: tuple, b: tuple) -> int:
         if x != y:
             return -1 if x < y else 1
     return 0
+
+
+# Every code this module reports, for `fhirrug rules` and the configuration: (code, severity, summary).
+CODES = (
+    ("QUESTIONNAIRE_QR_ITEM_STRING_MIN_LENGTH", ERROR, "A string answer shorter than the item's minLength."),
+    ("QUESTIONNAIRE_QR_ITEM_STRING_MAX_LENGTH", ERROR, "A string answer longer than the item's maxLength."),
+    ("QUESTIONNAIRE_QR_ITEM_STRING_REGEX", ERROR, "A string answer that does not match the item's regex."),
+    ("QUESTIONNAIRE_QR_ITEM_STRING_REGEX_EF", ERROR, "A string answer that does not match the item's regex (the message shows its entryFormat)."),
+    ("QUESTIONNAIRE_QR_ITEM_INTEGER_MIN", ERROR, "An integer answer below the item's minValue."),
+    ("QUESTIONNAIRE_QR_ITEM_INTEGER_MAX", ERROR, "An integer answer above the item's maxValue."),
+    ("QUESTIONNAIRE_QR_ITEM_DECIMAL_MIN", ERROR, "A decimal answer below the item's minValue."),
+    ("QUESTIONNAIRE_QR_ITEM_DECIMAL_MAX", ERROR, "A decimal answer above the item's maxValue."),
+    ("QUESTIONNAIRE_QR_ITEM_DATE_MIN", ERROR, "A date or dateTime answer before the item's minValue."),
+    ("QUESTIONNAIRE_QR_ITEM_DATE_MAX", ERROR, "A date or dateTime answer after the item's maxValue."),
+    ("QUESTIONNAIRE_QR_ITEM_TIME_MIN", ERROR, "A time answer before the item's minValue."),
+    ("QUESTIONNAIRE_QR_ITEM_TIME_MAX", ERROR, "A time answer after the item's maxValue."),
+    ("QUESTIONNAIRE_QR_ITEM_DECIMAL_MAX_DECIMALS", ERROR, "A decimal (or Quantity value) with more decimal places than maxDecimalPlaces."),
+    ("QUESTIONNAIRE_QR_ITEM_QUANTITY_MIN", ERROR, "A Quantity answer below the item's minQuantity (UCUM units converted)."),
+    ("QUESTIONNAIRE_QR_ITEM_QUANTITY_MAX", ERROR, "A Quantity answer above the item's maxQuantity (UCUM units converted)."),
+    ("QUESTIONNAIRE_QR_ITEM_DECIMAL_CANNOT_COMPARE_MIN", ERROR, "A Quantity answer in a unit of another kind than the minQuantity's (kg against km)."),
+    ("QUESTIONNAIRE_QR_ITEM_DECIMAL_CANNOT_COMPARE_MAX", ERROR, "A Quantity answer in a unit of another kind than the maxQuantity's (kg against km)."),
+    ("QUESTIONNAIRE_QR_ITEM_DECIMAL_INVALID_UNITS", ERROR, "A Quantity answer whose unit is none of the item's unitOptions."),
+    ("QUESTIONNAIRE_QR_ITEM_DECIMAL_UNIT_FAIL_VS", ERROR, "A Quantity answer whose unit is not in the item's unitValueSet (a ValueSet of the package)."),
+    ("fhirrug-qr-unit-valueset-unknown", INFORMATION, "The unitValueSet is not in the package; the unit is not checked (no terminology server)."),
+    ("QUESTIONNAIRE_QR_ITEM_MIN_OCCURS", ERROR, "Fewer answers (or group repetitions) than minOccurs (a warning unless status is completed or amended)."),
+    ("QUESTIONNAIRE_QR_ITEM_MAX_OCCURS", ERROR, "More answers (or group repetitions) than maxOccurs."),
+    ("QUESTIONNAIRE_QR_ITEM_EXCLUSIVE", ERROR, "An answerOption marked optionExclusive selected together with other answers."),
+    ("QUESTIONNAIRE_QR_ITEM_NOT_ATTACHMENT_MIMETYPE", ERROR, "An attachment without contentType on an item that restricts mimeType."),
+    ("QUESTIONNAIRE_QR_ITEM_BAD_ATTACHMENT_MIMETYPE", ERROR, "An attachment whose contentType is none of the item's mimeType."),
+    ("QUESTIONNAIRE_QR_ITEM_BAD_ATTACHMENT_LENGTH", ERROR, "An attachment larger than the item's maxSize."),
+    ("TYPE_SPECIFIC_CHECKS_DT_ATT_SIZE_CORRECT", ERROR, "An attachment whose size differs from the length of its data."),
+    ("fhirrug-qr-attachment-data", ERROR, "An attachment whose data is not base64."),
+    ("QUESTIONNAIRE_QR_ITEM_REF_INVALID", ERROR, "A Reference answer to a resource type the item's referenceResource does not allow."),
+    ("QUESTIONNAIRE_QR_ITEM_REF_INVALID_GENERAL", ERROR, "A Reference answer to a resource type R4 does not have."),
+    ("QUESTIONNAIRE_QR_ITEM_REF_CANT", WARNING, "A Reference answer whose resource type cannot be told, on an item with referenceResource."),
+    ("Type_Specific_Checks_DT_UUID_Valid", ERROR, "A url answer urn:uuid: that is not a lower-case RFC 4122 UUID."),
+    ("Type_Specific_Checks_DT_OID_Valid", ERROR, "A url answer urn:oid: that is not an OID."),
+    ("REFERENCE_REF_INVALID_REF", ERROR, "A Reference answer whose reference is empty or contains white space."),
+    ("QUESTIONNAIRE_QR_AUTHOR_START", WARNING, "authored is before the start of the Questionnaire's effectivePeriod."),
+    ("QUESTIONNAIRE_QR_AUTHOR_END", WARNING, "authored is after the end of the Questionnaire's effectivePeriod."),
+    ("fhirrug-enablewhen-expression", INFORMATION, "An item enabled by a FHIRPath expression, which fhirrug does not evaluate: its enabledness is not checked."),
+    (INDETERMINATE, WARNING, "A constraint that cannot be decided (dates of different precision, units fhirrug cannot convert): not checked."),
+    (INVALID, WARNING, "A malformed constraint on the Questionnaire (a regex that does not compile, a limit of the wrong type): not checked."),
+)
