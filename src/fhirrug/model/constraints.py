@@ -69,7 +69,6 @@ _LIMIT_KEYS = {  # item type -> the extension value[x] keys a minValue/maxValue 
     "date": ("valueDate",),
     "dateTime": ("valueDateTime", "valueDate"),
     "time": ("valueTime",),
-    "quantity": ("valueQuantity",),
 }
 _TYPE_NAMES = {"valueInteger": "integer", "valueDecimal": "decimal", "valueDate": "date", "valueDateTime": "dateTime", "valueTime": "time",
                "valueString": "string", "valueUri": "uri", "valueQuantity": "Quantity", "valueAttachment": "Attachment",
@@ -180,20 +179,19 @@ def compile_item(item: dict, item_type: str, expression: str) -> tuple[ItemConst
             continue
         elif url == MAX_DECIMAL_PLACES and item_type in ("decimal", "quantity"):
             c.max_decimal_places = count(where, value, key, "maxDecimalPlaces")
+        elif url in (MIN_VALUE, MAX_VALUE, MIN_QUANTITY, MAX_QUANTITY) and item_type == "quantity":
+            # SDC minQuantity/maxQuantity, or the core minValue/maxValue given as a Quantity
+            limit = _quantity(value) if key == "valueQuantity" else None
+            if limit is None:
+                bad(where, "the limit is not a Quantity with a numeric value")
+                continue
+            if url in (MIN_VALUE, MIN_QUANTITY):
+                c.min_quantity = limit
+            else:
+                c.max_quantity = limit
         elif url in (MIN_VALUE, MAX_VALUE) and item_type in _LIMIT_KEYS:
             if key not in _LIMIT_KEYS[item_type]:
                 bad(where, f"{url.rsplit('/', 1)[1]} of a {item_type} item cannot be a {key[5:] if key else 'missing value'}")
-                continue
-            if item_type == "quantity":
-                limit = _quantity(value)
-                if limit is None:
-                    bad(where, "the limit is not a Quantity with a numeric value")
-                    continue
-                if url == MIN_VALUE:
-                    c.min_quantity = limit
-                else:
-                    c.max_quantity = limit
-                found = True
                 continue
             ordered = _ordered(item_type, value)
             if ordered is None:
@@ -203,15 +201,6 @@ def compile_item(item: dict, item_type: str, expression: str) -> tuple[ItemConst
                 c.min_value = (value, ordered)
             else:
                 c.max_value = (value, ordered)
-        elif url in (MIN_QUANTITY, MAX_QUANTITY) and item_type == "quantity":
-            limit = _quantity(value) if key == "valueQuantity" else None
-            if limit is None:
-                bad(where, "the limit is not a Quantity with a numeric value")
-                continue
-            if url == MIN_QUANTITY:
-                c.min_quantity = limit
-            else:
-                c.max_quantity = limit
         elif url == MIN_OCCURS:
             c.min_occurs = count(where, value, key, "minOccurs")
         elif url == MAX_OCCURS:
