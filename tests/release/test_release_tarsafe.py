@@ -113,14 +113,14 @@ def test_an_archive_without_resources_is_a_finding(tmp_path: Path, members):
     path = _archive(tmp_path / "empty.tgz", members)
     package, issues = tarsafe.load_archive(path)
     assert package.resources == []
-    assert [(i.code, i.severity) for i in issues] == [(tarsafe.EMPTY, "fatal")]
+    assert [(i.code, i.severity) for i in issues] == [(tarsafe.CODE_EMPTY, "fatal")]
     result = CliRunner().invoke(main, ["validate", str(path), "--format", "json"])
     assert result.exit_code == exitcodes.FINDINGS, result.output
-    assert [i["code"] for i in json.loads(result.stdout)["issues"]] == [tarsafe.EMPTY]
+    assert [i["code"] for i in json.loads(result.stdout)["issues"]] == [tarsafe.CODE_EMPTY]
 
 
 def test_the_hostile_archive_through_validate_is_a_finding(tmp_path: Path):
     path = _archive(tmp_path / "hostile.tgz", [_empty_member("package/" + "a" * 300_000 + f"{i}.json") for i in range(20)])
     result = CliRunner().invoke(main, ["validate", str(path), "--format", "json"])
     assert result.exit_code == exitcodes.FINDINGS, result.output
-    assert [i["code"] for i in json.loads(result.stdout)["issues"]] == [tarsafe.UNSAFE]
+    assert [i["code"] for i in json.loads(result.stdout)["issues"]] == [tarsafe.CODE_UNSAFE]

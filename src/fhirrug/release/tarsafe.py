@@ -37,8 +37,8 @@ MAX_EXTENDED_HEADER_BYTES = 16 * 1024  # one PAX header or GNU long name/link
 MAX_HEADER_BYTES = 32 * 1024 * 1024  # every header block and extended header together
 _CHUNK = 64 * 1024
 _EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
-EMPTY = "fhirrug-package-empty"
-UNSAFE = "fhirrug-package-unsafe"
+CODE_EMPTY = "fhirrug-package-empty"
+CODE_UNSAFE = "fhirrug-package-unsafe"
 
 
 class UnsafeArchive(Exception):
@@ -198,7 +198,7 @@ def load_archive(path: Path | str, limits: Limits = Limits()):
     try:
         files = read_archive(path, limits)
     except UnsafeArchive as exc:
-        issue = Issue(EMPTY if isinstance(exc, EmptyArchive) else UNSAFE, FATAL, str(exc), str(path), "")
+        issue = Issue(CODE_EMPTY if isinstance(exc, EmptyArchive) else CODE_UNSAFE, FATAL, str(exc), str(path), "")
         package.read_issues.append(issue)
         return package, [issue]
     for name, data in sorted(files.items()):
@@ -213,7 +213,7 @@ def load_archive(path: Path | str, limits: Limits = Limits()):
         if value is not None:
             package.resources.append(Resource(path=Path(member), data=value))
     if not package.resources and not package.read_issues:
-        package.read_issues.append(Issue(EMPTY, FATAL, f"{path}: no FHIR resources (package/*.json, package/example/*.json); it is not a FHIR NPM package", str(path), ""))
+        package.read_issues.append(Issue(CODE_EMPTY, FATAL, f"{path}: no FHIR resources (package/*.json, package/example/*.json); it is not a FHIR NPM package", str(path), ""))
     return package, list(package.read_issues)
 
 

@@ -81,7 +81,7 @@ def _archive_tree(path: Path, label: str) -> Tree:
     if not tarsafe.is_archive(path):
         raise TreeError(f"{label}: not a folder or a package (.tgz)")
     package, issues = tarsafe.load_archive(path)
-    unreadable = [i for i in issues if i.code in (tarsafe.UNSAFE, tarsafe.EMPTY)]
+    unreadable = [i for i in issues if i.code in (tarsafe.CODE_UNSAFE, tarsafe.CODE_EMPTY)]
     if unreadable:
         raise TreeError(f"{label}: {unreadable[0].message}")
     try:
