@@ -67,6 +67,16 @@ def parse_div(div: str) -> tuple[ET.Element | None, str | None]:
     return root, None
 
 
+def _parsed(resource: dict) -> tuple[ET.Element, str] | None:
+    """(the parsed div, its FHIRPath) for a resource whose narrative parses; the xhtml rule
+    reports the ones that do not."""
+    found = _narrative(resource)
+    if found is None:
+        return None
+    root, _ = parse_div(found[0])
+    return (root, found[1]) if root is not None else None
+
+
 def _name(tag: str) -> tuple[str | None, str]:
     if tag.startswith("{"):
         namespace, _, name = tag[1:].partition("}")
@@ -94,13 +104,10 @@ def txt_1(resource: dict, ctx) -> Iterable[Finding]:
     `img`, ... in the XHTML namespace: no `script`, `form`, `input`, `button`, `iframe`, `svg`,
     `style`) and every attribute one of the allowed attributes (`class`, `id`, `lang`, `href`,
     `style`, ...: no `onclick`, no `data-*`, no `xml:lang`); no `javascript:` URL."""
-    found = _narrative(resource)
-    if found is None:
+    parsed = _parsed(resource)
+    if parsed is None:
         return
-    div, where = found
-    root, _ = parse_div(div)
-    if root is None:
-        return  # fhirrug-narrative-xhtml says why
+    root, where = parsed
     reported: set[str] = set()
     for element in root.iter():
         namespace, name = _name(element.tag)
@@ -124,13 +131,10 @@ def txt_1(resource: dict, ctx) -> Iterable[Finding]:
 @rule("txt-2", ERROR, "The narrative SHALL have some non-whitespace content", SPEC)
 def txt_2(resource: dict, ctx) -> Iterable[Finding]:
     """`text.div` holds some text that is not whitespace, or an `img` with a `src`."""
-    found = _narrative(resource)
-    if found is None:
+    parsed = _parsed(resource)
+    if parsed is None:
         return
-    div, where = found
-    root, _ = parse_div(div)
-    if root is None:
-        return
+    root, where = parsed
     if "".join(root.itertext()).strip():
         return
     if any(_name(e.tag)[1] == "img" and e.get("src") for e in root.iter()):
