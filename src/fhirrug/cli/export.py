@@ -24,10 +24,11 @@ def export(out: Path, fmt: str, root: Path | None, embedded: bool, no_validate: 
 
     In a project, a validated export also keeps the package as releases/<name>-<version>.tgz
     (commit it: that is how `fhirrug diff 0.2.0 .` and `bump --auto` find the release in any
-    clone), and refuses to export other content under a version already kept there.
+    clone). Other content under a version already kept there is written with a warning and
+    never kept (publish refuses it: bump first).
 
     Outside a project it refuses unless --embedded asks for the content shipped with fhirrug.
-    Exit 1 when the content does not validate or its version is already released with other content.
+    Exit 1 when the content does not validate.
     """
     from ..release import record
     from ..release.export import ExportError, build, package_bytes, write
@@ -41,14 +42,12 @@ def export(out: Path, fmt: str, root: Path | None, embedded: bool, no_validate: 
             fail(f"export: {exc}")
         manifest = release.manifest
         npm = package_bytes(release)
-        keeps = not embedded and not no_validate
         problem = None if embedded else record.conflict(root, manifest.name, manifest.version, npm)
-        if problem and keeps:
-            fail(f"export: {problem}; nothing written", exitcodes.FINDINGS)
-        if problem:
+        if problem:  # fine to look at, never to publish as that version (publish refuses it)
             diagnostic(f"export: WARNING: this is not release {manifest.version}: {problem}")
         for path in write(release, out):
             click.echo(str(path))
+        keeps = not embedded and not no_validate and problem is None
         kept = record.keep(root, manifest.name, manifest.version, npm) if keeps else None
         if kept is not None:
             diagnostic(f"export: release {manifest.version} kept as {kept}; commit it with the release")

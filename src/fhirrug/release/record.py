@@ -8,8 +8,9 @@ repository's own files do. So a release is recorded as
 - the entry `## <version>` of CHANGELOG.md, which may list the package's sha256 (and the
   Bundle's) and the release commit (`Release commit: <sha>`).
 
-A released version never changes: once `releases/<name>-<version>.tgz` exists, exporting or
-publishing other content under that version is refused (bump the version first).
+A released version never changes: once `releases/<name>-<version>.tgz` exists, other content
+under that version is never kept, `export` warns that it is not that release, and `publish`
+refuses to send it (its conditional updates would overwrite the released version on a server).
 """
 
 from __future__ import annotations
