@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .. import __version__, exitcodes
-from ._common import cli_errors, diagnostic, fail
+from ._common import cli_errors, diagnostic, fail, package_option, stdout_gone
 
 FORMATS = ("text", "json", "ndjson", "operationoutcome")
 _PROGRESS_AFTER = 200  # responses before a progress bar is worth showing
@@ -46,11 +46,11 @@ def _summary_text(summary: dict) -> str:
 @click.command()
 @click.argument("responses", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
 @click.option("--questionnaire", "-q", "questionnaire_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Evaluate against this Questionnaire file instead of resolving each response's `questionnaire`.")
-@click.option("--package", "package_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Content tree (folder with fhirrug.toml) to resolve Questionnaires, CodeSystems and ValueSets in; default: the embedded content.")
+@package_option("Package to resolve Questionnaires, CodeSystems and ValueSets in: a folder with fhirrug.toml, a folder of resources without one, or a FHIR NPM package (.tgz). Default: the project around the working directory, else the embedded content.")
 @click.option("--format", "-f", "output_format", type=click.Choice(FORMATS, case_sensitive=False), default="text", show_default=True, help="text, json (one envelope), ndjson (one record per line) or operationoutcome (FHIR).")
 @click.option("--strip-disabled", "strip_out", type=click.Path(path_type=Path), default=None, help="Write each response with the answers of disabled items removed: OUT.ndjson gets one line per response, any other OUT is a folder of JSON files.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal for long batches).")
-def evaluate(responses, questionnaire_file, package_dir, output_format, strip_out, progress):
+def evaluate(responses, questionnaire_file, package, output_format, strip_out, progress):
     """Evaluate QuestionnaireResponses: enabled items, validity and outcomes.
 
     RESPONSE: .json files (a QuestionnaireResponse or a Bundle of them), folders, .ndjson files
@@ -61,22 +61,26 @@ def evaluate(responses, questionnaire_file, package_dir, output_format, strip_ou
     Questionnaire not found), 2 usage.
     """
     with cli_errors():
-        raise SystemExit(_run(list(responses), questionnaire_file, package_dir, output_format.lower(), strip_out, progress))
+        try:
+            code = _run(list(responses), questionnaire_file, package, output_format.lower(), strip_out, progress)
+        except BrokenPipeError:
+            stdout_gone()  # `fhirrug evaluate ... | head`: quiet, exit 141 (see _common.stdout_gone)
+        raise SystemExit(code)
 
 
 def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progress) -> int:
     from ..engine import Engine, strip_disabled
     from ..engine.batch import StrippedWriter, Summary, dumps_line, evaluate_input, iter_inputs
     from ..jsonio import read_json
-    from ..manifest import embedded_root
-    from ..package import load_package
+    from ..manifest import default_root
+    from ..package import load_context
 
     for name in paths:
         if name != "-" and not Path(name).exists():
             fail(f"{name}: no such file or folder")
     if paths.count("-") > 1:
         fail("standard input (-) can be read only once")
-    package = load_package(package_dir if package_dir is not None else embedded_root())
+    package = load_context(package_dir if package_dir is not None else default_root()).package
     engine = Engine(package)
     questionnaire = None
     if questionnaire_file is not None:
@@ -145,7 +149,7 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
         diagnostic(f"{writer.count} stripped responses written to {strip_out}")
     out.flush()
     if summary.responses == 0:
-        diagnostic("no responses found")
+        diagnostic(f"nothing to evaluate: {', '.join(paths)} holds no responses")
         return exitcodes.USAGE
     return exitcodes.OK if summary.invalid == 0 else exitcodes.FINDINGS
 

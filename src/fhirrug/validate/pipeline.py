@@ -163,7 +163,9 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], Manifest | None]:
                 manifest = manifest or load_manifest(path)
                 files += manifest.content_files()
             else:
-                files += sorted(p for p in path.rglob("*.json") if p.is_file())
+                from ..package import folder_files
+
+                files += folder_files(path)
         else:
             files.append(path)
     if manifest is None:
@@ -197,6 +199,49 @@ def validate_paths(paths: list[Path | str], config: Config | None = None, rules:
         package.resources += context.resources
     only = {str(p) for p in files}
     return validate_package(package, config, rules, only=only)
+
+
+def validate_in_context(
+    paths: list[Path | str],
+    context,
+    config: Config | None = None,
+    rules: list[Rule] | None = None,
+    *,
+    stdin: tuple[bytes, str] | None = None,
+) -> ValidationResult:
+    """Validate files, folders and (`stdin`: (bytes, name)) one resource read from standard input
+    against `context` (a `fhirrug.package.Context`: the project, a folder, an NPM package or the
+    embedded content), reporting only on what was given.
+
+    A given file that is one of the context's files is read once. A given resource from outside
+    the context's tree (stdin, a download, a member of an unpacked package) takes the place of the
+    context resources with its resourceType/id or url|version, as it would on a server.
+    """
+    from ..jsonio import parse_bytes
+    from ..package import Resource
+
+    files, _ = expand_paths([Path(p) for p in paths]) if paths else ([], None)
+    unique: dict[Path, Path] = {}
+    for path in files:
+        unique.setdefault(_identity(path), path)
+    files = list(unique.values())
+    given = load_files(files, context.package.manifest)
+    outsiders = [r for r in given.resources if not context.contains(r.path) and not context.in_tree(r.path)]
+    only = {str(p) for p in files}
+    if stdin is not None:
+        raw, name = stdin
+        data, issues = parse_bytes(raw, name)
+        given.read_issues.extend(issues)
+        if data is not None:
+            resource = Resource(path=Path(name), data=data)
+            given.resources.append(resource)
+            outsiders.append(resource)
+        only.add(name)
+    package = context.with_resources(given, outsiders)
+    result = validate_package(package, config, rules, only=only)
+    if stdin is not None and stdin[1] not in result.files:
+        result.files.append(stdin[1])
+    return result
 
 
 def _identity(path: Path) -> Path:
