@@ -140,3 +140,20 @@ def test_evaluate_into_a_closed_pipe_is_quiet_with_the_sigpipe_status(fhirrug_ex
     out = pipeline.stdout.splitlines()
     assert json.loads(out[0])["valid"] is True
     assert out[-1] == "status=141"
+
+
+@pytest.mark.parametrize(
+    "name, key, issue_type",
+    [
+        ("QuestionnaireResponse-zelfdiagnose-ongeldig-antwoord-op-uitgeschakeld.json", "Questionnaire_QR_Item_NotEnabled", "invalid"),
+        ("QuestionnaireResponse-zelfdiagnose-ongeldig-verplicht-ontbreekt.json", "Questionnaire_QR_Item_Missing", "required"),
+    ],
+)
+def test_operationoutcome_issue_types_are_those_of_the_hl7_validator(fhirrug_exe, name, key, issue_type):
+    """The IssueType Java's expected outcomes give the same message (not `business-rule` for all)."""
+    response = REPO / "examples" / "invalid" / name
+    for command in ("validate", "evaluate"):
+        result = run(fhirrug_exe, command, "--format", "operationoutcome", response, cwd=REPO)
+        assert result.returncode == exitcodes.FINDINGS, (command, result.stderr)
+        issues = [i for i in json.loads(result.stdout)["issue"] if i["extension"][0]["valueCode"] == key]
+        assert issues and {i["code"] for i in issues} == {issue_type}, (command, issues)

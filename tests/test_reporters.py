@@ -125,7 +125,21 @@ def test_operationoutcome_without_findings_still_has_one_issue():
         ("fhirrug-file-too-large", "fatal", "too-costly"),
         ("fhirrug-schema-required", "error", "required"),
         ("fhirrug-binding-required", "error", "code-invalid"),
-        ("fhirrug-enablewhen-target-missing", "error", "not-found"),
+        # as the HL7 Java validator types the same message (its expected outcomes in fhir-test-cases)
+        ("fhirrug-enablewhen-target-missing", "error", "business-rule"),  # = Questionnaire_Q_EnableWhen_NoTarget
+        ("Questionnaire_QR_Item_NotEnabled", "error", "invalid"),  # "Item has answer, even though it is not enabled"
+        ("Questionnaire_QR_Item_Missing", "error", "required"),  # "No response answer found for required item"
+        ("Questionnaire_QR_Item_NotFound", "error", "not-found"),  # "LinkId 'X' not found in questionnaire"
+        ("Questionnaire_QR_Item_WrongType", "error", "invariant"),  # "Answer value must be of the type ..."
+        ("Questionnaire_QR_Item_OnlyOneA", "error", "invalid"),
+        ("Questionnaire_QR_Item_Group", "error", "structure"),  # "Items of type group cannot have answers"
+        ("Questionnaire_QR_Item_BadOption", "error", "code-invalid"),
+        ("Questionnaire_QR_Q_NotFound", "warning", "required"),  # "The questionnaire 'X' could not be resolved"
+        ("fhirrug-canonical-unresolved", "warning", "not-found"),  # "A definition for CodeSystem 'X' could not be found"
+        ("fhirrug-code-unknown", "error", "code-invalid"),  # "Unknown code 'X' in the CodeSystem 'X'"
+        ("fhirrug-code-display", "warning", "invalid"),  # "Wrong Display Name 'X' for ..."
+        ("fhirrug-schema-additional-property", "error", "structure"),  # "Unrecognized property 'X'"
+        ("fhirrug-qr-value", "error", "invariant"),  # "The value 5 is greater than the allowed maximum of 2"
         ("fhirrug-translation-missing", "warning", "business-rule"),
         ("fhirrug-internal-error", "fatal", "exception"),
         ("SomeValidatorKey", "information", "informational"),
@@ -146,6 +160,9 @@ def test_operationoutcome_issue_types_are_r4_issue_types():
         "transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled", "informational",
     }  # http://hl7.org/fhir/R4/valueset-issue-type.html
     assert {kind for _, kind in ISSUE_TYPE_BY_RULE} <= r4_issue_types
+    from fhirrug.reporters.operationoutcome import ISSUE_TYPE_BY_CODE
+
+    assert set(ISSUE_TYPE_BY_CODE.values()) <= r4_issue_types
 
 
 # SARIF
