@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .issues import Issue
-from .jsonio import read_json
+from .jsonio import read_json_bytes
 from .manifest import Manifest, load_manifest
 
 
@@ -18,6 +18,8 @@ from .manifest import Manifest, load_manifest
 class Resource:
     path: Path
     data: dict
+    # The bytes the resource was parsed from (None when not kept), for the positions of findings.
+    raw: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def resource_type(self) -> str:
@@ -69,10 +71,10 @@ def _version_key(version: str) -> tuple:
 def load_files(paths: list[Path], manifest: Manifest | None = None) -> Package:
     package = Package(manifest=manifest)
     for path in paths:
-        data, issues = read_json(path)
+        data, issues, raw = read_json_bytes(path)
         package.read_issues.extend(issues)
         if data is not None:
-            package.resources.append(Resource(path=path, data=data))
+            package.resources.append(Resource(path=path, data=data, raw=raw))
     return package
 
 

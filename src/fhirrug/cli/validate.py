@@ -35,8 +35,9 @@ from ._common import cli_errors, color_option, diagnostic, emit, fail, format_op
 )
 @package_option()
 @color_option()
+@click.option("--watch", is_flag=True, help="Validate again whenever a content file, fhirrug.toml or pyproject.toml changes (Ctrl-C stops; needs fhirrug[watch]).")
 @output_option()
-def validate(paths, output_format, strict, select, ignore, severities, config_file, package, color, output):
+def validate(paths, output_format, strict, select, ignore, severities, config_file, package, color, watch, output):
     """Validate FHIR R4 resources: files, folders, or (no PATH) the project's content package.
 
     With no PATH, validates the content tree of the nearest fhirrug.toml above the working
@@ -48,20 +49,46 @@ def validate(paths, output_format, strict, select, ignore, severities, config_fi
     --strict), 2 usage, configuration or internal failure. Findings go to stdout (or --output),
     diagnostics to stderr.
     """
+    options = dict(
+        output_format=output_format.lower(),
+        strict=strict,
+        select=select,
+        ignore=ignore,
+        severities=severities,
+        config_file=config_file,
+        output=output,
+        package=package,
+        color=color,
+    )
     with cli_errors():
-        code = run(
-            list(paths),
-            output_format=output_format.lower(),
-            strict=strict,
-            select=select,
-            ignore=ignore,
-            severities=severities,
-            config_file=config_file,
-            output=output,
-            package=package,
-            color=color,
-        )
+        if watch:
+            from .watch import watch as watch_and_validate
+
+            code = watch_and_validate(list(paths), None if paths else _watched_root(), lambda: _survive(lambda: run(list(paths), **options)))
+        else:
+            code = run(list(paths), **options)
     raise SystemExit(code)
+
+
+def _watched_root():
+    from ..manifest import find_project_root
+
+    return find_project_root()
+
+
+def _survive(once) -> int:
+    """One run of a watch: a half-saved configuration or an empty folder is reported and the
+    watch goes on."""
+    from ..config import ConfigError
+    from ..manifest import ManifestError
+
+    try:
+        return once()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else exitcodes.USAGE
+    except (ConfigError, ManifestError) as exc:
+        diagnostic(str(exc))
+        return exitcodes.USAGE
 
 
 def _project_root(paths: list[Path]) -> Path | None:

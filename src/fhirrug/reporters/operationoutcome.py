@@ -16,7 +16,9 @@ Each finding becomes one `issue`:
   (valueString): the URL the HL7 Java validator uses for the same purpose (there on the
   OperationOutcome of each file; here on each issue, because one OperationOutcome covers every
   file), so scripts written against the HL7 validator's output find it. An extension is R4-valid
-  on any element; `diagnostics` stays free for what it is meant for.
+  on any element; `diagnostics` stays free for what it is meant for;
+- line and column, when known, in `http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line`
+  and `...-issue-col` (valueInteger, 1-based), as the HL7 Java validator writes them.
 
 R4 requires at least one issue: with no findings the single issue is
 `information` / `informational` "All OK", as HL7 servers answer a clean `$validate`.
@@ -34,6 +36,8 @@ from ._report import Report, display_path, summary_line
 
 MESSAGE_ID_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
 FILE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-file"
+LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
+COLUMN_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-col"
 
 # The IssueType (http://hl7.org/fhir/issue-type) of each finding, as the HL7 Java validator gives it
 # for the same message key (read from its expected outcomes in fhir-test-cases and from
@@ -133,6 +137,9 @@ def _issue(issue) -> dict:
     file = display_path(issue.file)
     if file:
         extensions.append({"url": FILE_EXTENSION, "valueString": file})
+    if issue.line:  # as the HL7 Java validator writes them: valueInteger, 1-based
+        extensions.append({"url": LINE_EXTENSION, "valueInteger": issue.line})
+        extensions.append({"url": COLUMN_EXTENSION, "valueInteger": issue.column or 1})
     out: dict = {"extension": extensions, "severity": issue.severity, "code": issue_type(issue.code, issue.severity)}
     out["details"] = {"text": issue.message if issue.message.strip() else issue.code}
     if issue.expression.strip():

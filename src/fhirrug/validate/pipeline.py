@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -10,6 +11,11 @@ from ..issues import ERROR, FATAL, Issue, sort_key
 from ..manifest import MANIFEST_NAME, Manifest, load_manifest
 from ..package import Package, load_files, load_package
 from ..rules import PACKAGE, RESOURCE, Rule, all_rules
+
+
+# Line and column of findings (fhirrug.positions); FHIRRUG_NO_POSITIONS=1 turns them off, so that
+# scripts/bench_validate.py can measure what they cost.
+POSITIONS = not os.environ.get("FHIRRUG_NO_POSITIONS")
 
 
 @dataclass
@@ -105,6 +111,10 @@ def _validate_package(package: Package, config: Config | None, rules: list[Rule]
     if config is not None:
         issues = config.apply(issues)
     issues = list(dict.fromkeys(issues))  # two checks reporting the very same finding: once
+    if POSITIONS:
+        from ..positions import with_positions
+
+        issues = with_positions(issues, {str(r.path): r.raw for r in package.resources if r.raw is not None})
     files = [str(r.path) for r in package.resources if wanted(str(r.path))]
     files += sorted({i.file for i in package.read_issues if wanted(i.file)} - set(files))
     return ValidationResult(sorted(issues, key=sort_key), files)
@@ -233,7 +243,7 @@ def validate_in_context(
         data, issues = parse_bytes(raw, name)
         given.read_issues.extend(issues)
         if data is not None:
-            resource = Resource(path=Path(name), data=data)
+            resource = Resource(path=Path(name), data=data, raw=raw)
             given.resources.append(resource)
             outsiders.append(resource)
         only.add(name)
