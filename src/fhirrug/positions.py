@@ -1,10 +1,11 @@
 """Line and column of findings: where in its file each FHIRPath location is.
 
 The strict parser (`fhirrug.jsonio`) uses `json.loads`, which keeps no positions, and most files
-have no findings. So positions are found afterwards and only for the files that have findings:
-their bytes (kept from the one read) are scanned once by a regular expression that yields every
-JSON token with its offset, which builds a tree of offsets; each finding's expression
-(`Questionnaire.item[2].enableWhen[0].question`) is walked down that tree. The position is where
+have no findings. So positions are found afterwards and only for the files that have findings,
+from their bytes (kept from the one read): each finding's expression
+(`Questionnaire.item[2].enableWhen[0].question`) is walked down the text, and at each container
+the members are stepped over by json's C scanner, so only the containers on the paths of
+findings are looked into, once each. The position is where
 the element's value starts (a `{` for an object, the opening quote of a string), 1-based, in
 Unicode code points (SARIF's `columnKind: unicodeCodePoints`).
 
@@ -16,62 +17,71 @@ which carry the parser's own line and column.
 
 from __future__ import annotations
 
+import json
+import json.decoder
+import json.scanner
 import re
 from dataclasses import replace
 from typing import Iterable, Mapping
 
 from .issues import Issue
 
-# Every significant JSON token: a string, a structural character, or a bare literal/number.
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
 _OF_TYPE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)\.ofType\(([A-Za-z])([A-Za-z0-9_]*)\)")
 _STEP = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)(?:\(([A-Za-z_][A-Za-z0-9_]*)\))?(?:\[(\d+)\])?")
+_SPACE = re.compile(r"[ \t\n\r]*")
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # the C scanner: parses one value, returns its end
+_scanstring = json.decoder.scanstring
 
 
 class _Node:
-    """A JSON value at `offset`; `children` is a dict (object), a list (array) or None (scalar)."""
+    """A JSON value at `offset` in `text`. Its children (key or index -> _Node) are found on first
+    use: the members are stepped over by the C scanner, so only the containers on the paths of
+    findings are ever looked into."""
 
-    __slots__ = ("offset", "children")
+    __slots__ = ("text", "offset", "_children")
 
-    def __init__(self, offset: int, children):
+    def __init__(self, text: str, offset: int):
+        self.text = text
         self.offset = offset
-        self.children = children
+        self._children = None
+
+    @property
+    def kind(self) -> str:
+        return self.text[self.offset]
+
+    @property
+    def children(self):
+        """A dict for an object, a list for an array, None for a scalar."""
+        if self._children is None and self.kind in "{[":
+            self._children = _members(self.text, self.offset)
+        return self._children
+
+
+def _members(text: str, offset: int):
+    space = _SPACE.match
+    close = "}" if text[offset] == "{" else "]"
+    found: dict | list = {} if close == "}" else []
+    i = space(text, offset + 1).end()
+    if text[i] == close:
+        return found
+    while True:
+        if close == "}":
+            key, i = _scanstring(text, i + 1)
+            i = space(text, space(text, i).end() + 1).end()  # past the ':'
+            found[key] = _Node(text, i)
+        else:
+            found.append(_Node(text, i))
+        _, i = _SCAN(text, i)
+        i = space(text, i).end()
+        if text[i] != ",":
+            return found
+        i = space(text, i + 1).end()
 
 
 def index(text: str) -> _Node | None:
-    """The tree of offsets of a JSON document (which has parsed: no syntax checks here)."""
-    import json
-
-    root: _Node | None = None
-    stack: list[list] = []  # [node, expecting a key, pending key]
-    decode = json.JSONDecoder().decode
-    for match in _TOKEN.finditer(text):
-        token = match.group()
-        first = token[0]
-        if first == "}" or first == "]":
-            stack.pop()
-            continue
-        if first == ",":
-            if stack and type(stack[-1][0].children) is dict:
-                stack[-1][1] = True
-            continue
-        if first == ":":
-            continue
-        top = stack[-1] if stack else None
-        if top is not None and top[1]:  # an object's key
-            top[2] = decode(token) if "\\" in token else token[1:-1]
-            top[1] = False
-            continue
-        node = _Node(match.start(), {} if first == "{" else [] if first == "[" else None)
-        if top is None:
-            root = node
-        elif type(top[0].children) is dict:
-            top[0].children[top[2]] = node
-        else:
-            top[0].children.append(node)
-        if node.children is not None:
-            stack.append([node, first == "{", None])
-    return root
+    """The root of a JSON document (which has parsed: no syntax checks here)."""
+    start = _SPACE.match(text).end()
+    return _Node(text, start) if start < len(text) else None
 
 
 def _walk(root: _Node, expression: str) -> int | None:
@@ -107,9 +117,15 @@ def _walk(root: _Node, expression: str) -> int | None:
     return node.offset
 
 
-def line_column(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column (in code points) of `offset` in `text`."""
-    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+def line_columns(text: str, offsets: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """offset -> 1-based (line, column in code points), counting the newlines once, in order."""
+    out = {}
+    line, previous = 1, 0
+    for offset in sorted(set(offsets)):
+        line += text.count("\n", previous, offset)
+        out[offset] = (line, offset - text.rfind("\n", 0, offset))
+        previous = offset
+    return out
 
 
 def locate(text: str, expressions: Iterable[str]) -> dict[str, tuple[int, int]]:
@@ -117,12 +133,13 @@ def locate(text: str, expressions: Iterable[str]) -> dict[str, tuple[int, int]]:
     root = index(text)
     if root is None:
         return {}
-    found = {}
+    offsets = {}
     for expression in expressions:
         offset = _walk(root, expression)
         if offset is not None:
-            found[expression] = line_column(text, offset)
-    return found
+            offsets[expression] = offset
+    places = line_columns(text, offsets.values())
+    return {expression: places[offset] for expression, offset in offsets.items()}
 
 
 def with_positions(issues: list[Issue], sources: Mapping[str, bytes]) -> list[Issue]:
