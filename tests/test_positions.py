@@ -115,3 +115,31 @@ def test_stdin_findings_have_positions(fhirrug_exe, tmp_path):
     issues = json.loads(result.stdout)["issues"]
     typed = [i for i in issues if i["expression"] == "Questionnaire.item[0].type"]
     assert typed and all((i["file"], i["line"], i["column"]) == ("-", *where(data.decode(), '"bogus"')) for i in typed)
+
+
+def test_evaluate_reports_line_and_column_of_a_response_and_of_a_bundle_entry(fhirrug_exe, tmp_path):
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "examples" / "invalid" / "QuestionnaireResponse-zelfdiagnose-ongeldig-antwoord-op-uitgeschakeld.json"
+    response = json.loads(source.read_text(encoding="utf-8"))
+    single = tmp_path / "response.json"
+    single.write_text(json.dumps(response, indent=2), encoding="utf-8")
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": response}, {"resource": response}]}, indent=1), encoding="utf-8")
+    for path in (single, bundle):
+        text = path.read_text(encoding="utf-8")
+        result = run(fhirrug_exe, "evaluate", "--format", "ndjson", path, cwd=tmp_path)
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        for k, record in enumerate(records):
+            (issue,) = [i for i in record["issues"] if i["code"] == "Questionnaire_QR_Item_NotEnabled"]
+            index = int(issue["expression"].split("item[")[1].split("]")[0])
+            linkid = response["item"][index]["linkId"]
+            # the k-th occurrence of that item's object in the file
+            needle = '"linkId": ' + json.dumps(linkid)
+            offset = -1
+            for _ in range(k + 1):
+                offset = text.index(needle, offset + 1)
+            opening = text.rindex("{", 0, offset)
+            assert (issue["line"], issue["column"]) == (text.count("\n", 0, opening) + 1, opening - text.rfind("\n", 0, opening)), path.name
+        text_report = run(fhirrug_exe, "evaluate", path, cwd=tmp_path).stdout
+        assert f"{path.name}:{records[0]['issues'][0]['line']}:" in text_report.replace(str(tmp_path) + "/", "")

@@ -84,6 +84,16 @@ def index(text: str) -> _Node | None:
     return _Node(text, start) if start < len(text) else None
 
 
+def resource_type(text: str) -> str | None:
+    """The top-level `resourceType` of a JSON document, read without parsing the rest."""
+    root = index(text)
+    node = root.children.get("resourceType") if root is not None and type(root.children) is dict else None
+    if node is None:
+        return None
+    value, _ = _SCAN(text, node.offset)
+    return value if isinstance(value, str) else None
+
+
 def _walk(root: _Node, expression: str) -> int | None:
     """The offset of `expression`'s element, or of the deepest element of its path the file holds."""
     # `value.ofType(Coding)` is the JSON property `valueCoding`

@@ -21,8 +21,51 @@ def _render_text(record: dict, where: str) -> str:
     lines = [f"{where} {record['response']}: {status}; outcomes: {outcomes}"]
     for issue in record["issues"]:
         at = f" @ {issue['expression']}" if issue["expression"] else ""
-        lines.append(f"  {issue['severity']:<11} {issue['code']}: {issue['message']}{at}")
+        place = f"{issue['file']}:{issue['line']}:{issue['column']}: " if issue.get("line") else ""
+        lines.append(f"  {place}{issue['severity']:<11} {issue['code']}: {issue['message']}{at}")
     return "\n".join(lines) + "\n"
+
+
+class _Positions:
+    """Line and column for the issues of responses read from .json files (a resource or a Bundle
+    of them), found only for the files with issues, by scanning their bytes once (see
+    fhirrug.positions). NDJSON records carry their line already; standard input has none."""
+
+    def __init__(self):
+        self._file = None
+        self._text = None
+        self._bundle = False
+
+    def add(self, record: dict, item) -> None:
+        issues = record["issues"]
+        if not issues or item.file == "-" or item.line or not item.file.endswith(".json"):
+            return
+        from ..positions import locate, resource_type
+
+        if item.file != self._file:
+            self._file, self._text = item.file, None
+            try:
+                with open(item.file, "rb") as handle:
+                    self._text = handle.read().decode("utf-8")
+                self._bundle = resource_type(self._text) == "Bundle"
+            except (OSError, UnicodeDecodeError, ValueError, IndexError):
+                return
+        if self._text is None:
+            return
+        prefix = f"Bundle.entry[{item.position - 1}].resource" if self._bundle else None
+
+        def located(expression: str) -> str:
+            if prefix is None or not expression:
+                return expression
+            return prefix + expression[len(expression.split(".", 1)[0]):]
+        try:
+            places = locate(self._text, {located(i["expression"]) for i in issues if i["expression"]})
+        except (ValueError, IndexError, RecursionError):
+            return
+        for issue in issues:
+            where = places.get(located(issue["expression"])) if issue["expression"] else None
+            if where:
+                issue["line"], issue["column"] = where
 
 
 def _outcome(record: dict) -> dict:
@@ -96,6 +139,7 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
     writer = StrippedWriter(strip_out) if strip_out is not None else None
     show_progress = progress if progress is not None else _is_terminal()
     bar = _Progress(show_progress)
+    positions = _Positions()
     first = True
     single = []  # operationoutcome: keep the first record to decide between OperationOutcome and Bundle
     if output_format == "json":
@@ -106,6 +150,7 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
     try:
         for item in iter_inputs(paths):
             record, evaluation = evaluate_input(engine, item, questionnaire)
+            positions.add(record, item)
             summary.add(record)
             bar.advance()
             if writer is not None and evaluation is not None:
