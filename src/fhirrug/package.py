@@ -84,11 +84,16 @@ def load_package(root: Path | str) -> Package:
     return load_files(manifest.content_files(), manifest)
 
 
+RESOURCE_SUFFIXES = (".json", ".xml")  # FHIR JSON, and FHIR XML (read by fhirrug.xmlio)
+
+
 def folder_files(folder: Path) -> list[Path]:
-    """The resource files of a folder that is not a fhirrug project: every *.json below it, sorted,
-    except NPM package metadata (`package.json`, `.index.json`) and hidden files."""
+    """The resource files of a folder that is not a fhirrug project: every *.json and *.xml below
+    it, sorted, except NPM package metadata (`package.json`, `.index.json`) and hidden files."""
     return sorted(
-        p for p in Path(folder).rglob("*.json") if p.is_file() and p.name != "package.json" and not p.name.startswith(".")
+        p
+        for p in Path(folder).rglob("*")
+        if p.suffix in RESOURCE_SUFFIXES and p.is_file() and p.name != "package.json" and not p.name.startswith(".")
     )
 
 

@@ -175,7 +175,7 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], Manifest | None]:
             else:
                 from ..package import folder_files
 
-                files += folder_files(path)
+                files += folder_files(path)  # *.json and FHIR *.xml
         else:
             files.append(path)
     if manifest is None:
