@@ -121,9 +121,44 @@ def test_readme_shell_block(block, clone, tmp_path, request):
             command = command.replace(placeholder, value)
         if "<name>-<version>" in command:
             command = command.replace("<name>-<version>", f"{_name(clone)}-{_version(clone)}")
+        if "--serve" in command:
+            _serve(command, clone, env)
+            continue
         result = _run_line(command, clone, env)
         assert "Traceback" not in result.stderr, (command, result.stderr)
         assert result.returncode == 0, f"README example `{command}` exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+def _serve(command: str, cwd: Path, env: dict) -> None:
+    """A server example (`fhirrug site --serve --port 8000`): started on a free port of
+    127.0.0.1 (the machine is shared), asked for its first page, stopped."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = re.sub(r"--port \d+", f"--port {port}", command)
+    process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"README example `{command}` did not serve: {process.communicate()[1][-3000:]}")
+                time.sleep(0.3)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _manifest(root: Path) -> dict:
