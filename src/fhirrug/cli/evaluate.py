@@ -186,7 +186,7 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
             out.write("\n]}\n")
         else:
             out.write(json.dumps({"resourceType": "Bundle", "type": "collection"}) + "\n")
-    if output_format == "text":
+    if output_format == "text" and summary.responses:
         out.write(_summary_text(result))
     elif summary.responses > 1 or show_progress:
         sys.stderr.write("fhirrug: " + _summary_text(result))
