@@ -91,7 +91,7 @@ def test_inputs_spark_would_lose_are_refused(tmp_path, name, content, message):
     (tmp_path / name).write_text(content, encoding="utf-8")
     with pytest.raises(SourceError, match=message):
         list_sources([str(tmp_path / name)])
-    folder_message = "a JSON document" if name.endswith(".json") else message
+    folder_message = "a JSON or XML document" if name.endswith(".json") else message
     with pytest.raises(SourceError, match=folder_message):
         list_sources([str(tmp_path)])
 
@@ -110,3 +110,12 @@ def test_sources_name_files_as_single_process_does(tmp_path):
         list_sources([str(tmp_path), str(tmp_path / "a.jsonl")])
     with pytest.raises(SourceError, match="no such file"):
         list_sources([str(tmp_path / "weg.ndjson")])
+
+
+def test_the_package_as_one_file_an_npm_tgz(spark, small_export):
+    from fhirrug.spark import evaluate, to_record
+
+    release = sorted((ROOT / "releases").glob("*.tgz"))[-1]  # what fhirrug export writes
+    expected = by_line(parsed(single_process(small_export, "--package", release)))
+    got = by_line(to_record(row) for row in evaluate(small_export, package=release, spark=spark).collect())
+    assert got == expected and any(record["valid"] for record in got.values())

@@ -81,15 +81,16 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _package(package: Any):
-    """The package to broadcast: its resources only (the engine needs nothing else)."""
-    from ..package import Package, load_package
+    """The package to broadcast: its resources only (the engine needs nothing else). A path is
+    read as `--package` reads it: a folder (with or without fhirrug.toml) or an NPM .tgz."""
+    from ..package import Package, load_context
 
     if package is None:
-        from ..manifest import embedded_root
+        from ..manifest import default_root
 
-        package = embedded_root()
+        package = default_root()
     if isinstance(package, (str, os.PathLike)):
-        package = load_package(package)
+        package = load_context(package).package
     return Package(manifest=None, resources=list(package.resources))
 
 
@@ -186,8 +187,9 @@ def evaluate(source: Any, package: Any = None, *, spark: SparkSession | None = N
     source: an NDJSON file or folder, or a list of them (local paths, or any URI Spark reads:
       hdfs://, s3a://, abfss://, dbfs:/), or a DataFrame whose `column` holds one JSON document
       per row (its other columns are kept).
-    package: a content folder (with fhirrug.toml), a loaded `fhirrug.package.Package`, or None
-      for the content embedded in fhirrug.
+    package: what `--package` takes (a folder with or without fhirrug.toml, a FHIR NPM package
+      .tgz), a loaded `fhirrug.package.Package`, or None for the project around the working
+      directory, else the content embedded in fhirrug.
     questionnaire: a Questionnaire (parsed JSON) to evaluate every response against, instead
       of resolving each response's `questionnaire` (`url` or `url|version`) in the package.
     strip_disabled: add `stripped`, the response as JSON without the answers of disabled items

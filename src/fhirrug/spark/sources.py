@@ -2,7 +2,8 @@
 
 Local paths are listed here, as `fhirrug evaluate` lists them (a file as given; a folder's
 *.ndjson and *.jsonl files, recursively, sorted), so that a record's `file` is the same string
-in both. Paths with a scheme (hdfs://, s3a://, abfss://, dbfs:/ …) are left to Spark, and their
+in both. A folder that also holds documents (.json, .xml), which `fhirrug evaluate` would read
+too, is refused rather than half read. Paths with a scheme (hdfs://, s3a://, abfss://, dbfs:/ …) are left to Spark, and their
 records carry the path Spark reports.
 """
 
@@ -21,6 +22,7 @@ from . import SparkError
 _HIDDEN = re.compile(r"^[_.]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 GLOB = "*.{" + ",".join(s.lstrip(".") for s in NDJSON_SUFFIXES) + "}"
+DOCUMENT_SUFFIXES = (".json", ".xml")  # what `fhirrug evaluate` reads from a folder besides NDJSON
 
 
 class SourceError(SparkError):
@@ -57,9 +59,9 @@ def list_sources(inputs: list[str]) -> Sources:
         path = Path(unquote(urlparse(name).path)) if name.startswith("file:") else Path(name)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in NDJSON_SUFFIXES)
-            skipped = sorted(p for p in path.rglob("*.json") if p.is_file())
+            skipped = sorted(p for p in path.rglob("*") if p.suffix in DOCUMENT_SUFFIXES and p.is_file())
             if skipped:
-                raise SourceError(f"{skipped[0]}: a JSON document, not NDJSON ({len(skipped)} in {path}); --spark reads NDJSON files only: evaluate JSON files without --spark")
+                raise SourceError(f"{skipped[0]}: a JSON or XML document, not NDJSON ({len(skipped)} in {path}); --spark reads NDJSON files only: evaluate documents without --spark")
         elif path.is_file():
             if path.suffix not in NDJSON_SUFFIXES:
                 raise SourceError(f"{path}: not an NDJSON file ({', '.join(NDJSON_SUFFIXES)}); --spark reads NDJSON files only: evaluate it without --spark")
