@@ -1,4 +1,5 @@
 """Reading JSON strictly (stage 1 of validation) and writing it in the project's fixed format.
+A document that starts with '<' is FHIR XML and is read by `fhirrug.xmlio` into the same form.
 
 Reading never raises for bad input: it returns the parsed value (or None) and the issues.
 Writing is atomic: a temp file in the same folder, fsync, os.replace, fsync of the folder.
@@ -88,6 +89,11 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH) -> tuple[A
     def fatal(code: str, message: str) -> tuple[None, list[Issue]]:
         return None, [Issue(code, FATAL, message, file, "")]
 
+    if raw[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        # FHIR XML: read into the same JSON form (fhirrug.xmlio), so every later stage is the same.
+        from .xmlio import parse_xml_bytes
+
+        return parse_xml_bytes(raw, file, max_depth=max_depth)
     if raw.startswith(b"\xef\xbb\xbf"):
         return fatal("fhirrug-json-bom", "file starts with a UTF-8 byte-order mark, which FHIR JSON must not have")
     try:

@@ -93,8 +93,9 @@ def _resource(data: Any, file: str) -> Iterator[Input]:
 
 
 def iter_inputs(paths: list[str], stdin: IO[bytes] | None = None) -> Iterator[Input]:
-    """Every response in `paths`: .json files (a resource or a Bundle of them), .ndjson files,
-    folders (their *.json and *.ndjson files, sorted), '-' for standard input (JSON or NDJSON)."""
+    """Every response in `paths`: .json or FHIR .xml files (a resource or a Bundle of them),
+    .ndjson files, folders (their *.json, *.xml and *.ndjson files, sorted), '-' for standard
+    input (JSON, XML or NDJSON)."""
     for name in paths:
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
@@ -118,7 +119,7 @@ def iter_inputs(paths: list[str], stdin: IO[bytes] | None = None) -> Iterator[In
             continue
         path = Path(name)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and (p.suffix == ".json" or p.suffix in NDJSON_SUFFIXES))
+            files = sorted(p for p in path.rglob("*") if p.is_file() and (p.suffix in (".json", ".xml") or p.suffix in NDJSON_SUFFIXES))
         else:
             files = [path]
         for file in files:

@@ -18,6 +18,7 @@ _MODULES = (
     "fhirrug.rules.responses",
     "fhirrug.rules.translation",
     "fhirrug.rules.verbatim",
+    "fhirrug.rules.narrative",
 )
 
 
