@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fhirrug.jsonio import atomic_write  # noqa: E402
+from _generated import sync  # noqa: E402
 from fhirrug.manifest import load_manifest  # noqa: E402
 from fhirrug.package import load_package  # noqa: E402
 from fhirrug.rules.verbatim import claims, lines, occurs, sources_folder, verbatim_codes  # noqa: E402
@@ -201,22 +201,14 @@ def main(argv: list[str]) -> int:
     for problem in problems:
         print("error:", problem, file=sys.stderr)
     folder = sources_folder(load_manifest(ROOT))
-    stale = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     extra = sorted(set(folder.glob("*.toml")) - set(files)) if folder and folder.is_dir() else []
-    if check:
-        for path in stale + extra:
-            print(f"out of date: {path.relative_to(ROOT)}", file=sys.stderr)
-        return 1 if problems or stale or extra else 0
-    if problems:
+    if problems and not check:
         return 1
-    folder.mkdir(exist_ok=True)
-    for path in stale:
-        atomic_write(path, files[path])
-    for path in extra:
-        path.unlink()
-    print(f"{len(files)} source files, {sum(t.count('[[passage]]') for t in files.values())} passages; {len(stale) + len(extra)} changed")
+    fresh, changed = sync(files, check, extra)
+    if check:
+        return 1 if problems or not fresh else 0
+    print(f"{len(files)} source files, {sum(t.count('[[passage]]') for t in files.values())} passages; {len(changed)} changed")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fhirrug.jsonio import atomic_write, dumps, read_json  # noqa: E402
+from fhirrug.jsonio import dumps, read_json  # noqa: E402
+from _generated import sync  # noqa: E402
 
 from fhirrug.manifest import load_manifest  # noqa: E402
 
@@ -311,23 +312,14 @@ def main(argv: list[str]) -> int:
         files[ROOT / "examples" / "invalid" / f"QuestionnaireResponse-{rid}.json"] = dumps(response(rid, q, answers, status))
     inv = ROOT / "examples" / "invalid" / "expected.toml"
     files[inv] = invalid_toml(inv.read_text(encoding="utf-8") if inv.exists() else "")
-    stale = [p for p, t in files.items() if not p.exists() or p.read_text(encoding="utf-8") != t]
     # example responses of routes no longer in the table (the file name is the route)
     gone = [p for folder in (ROOT / "examples", ROOT / "examples" / "invalid")
             for p in sorted(folder.glob(f"QuestionnaireResponse-{Q_ID.split('-')[0]}-*.json")) if p not in files]
+    fresh, changed = sync(files, check, gone)
     if check:
-        if stale or gone:
-            print("out of date: " + ", ".join(str(p.relative_to(ROOT)) for p in stale + gone), file=sys.stderr)
-            return 1
-        return 0
-    for p in stale:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(p, files[p])
-    for p in gone:
-        p.unlink()
-    print(f"{len(table)} examples, {len(INVALID)} invalid examples; {len(stale)} files written, {len(gone)} removed")
+        return 0 if fresh else 1
+    print(f"{len(table)} examples, {len(INVALID)} invalid examples; {len(changed)} files written or removed")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fhirrug.jsonio import atomic_write, dumps, read_json  # noqa: E402
+from fhirrug.jsonio import dumps, read_json  # noqa: E402
+from _generated import sync  # noqa: E402
 
 SHARED = ROOT / ".." / "shared"
 CONTENT_MAP = SHARED / "content" / "content-map.md"
@@ -710,16 +711,8 @@ def main(argv: list[str]) -> int:
         print("warning:", p, file=sys.stderr)
     if builder.missing:
         print("outcome texts not yet available (placeholders): " + ", ".join(builder.missing), file=sys.stderr)
-    differ = []
-    for path, resource in files.items():
-        text = dumps(resource)
-        if check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                differ.append(path)
-        else:
-            atomic_write(path, text)
-    if check and differ:
-        print("out of date: " + ", ".join(str(p.relative_to(ROOT)) for p in differ), file=sys.stderr)
+    fresh, _ = sync({path: dumps(resource) for path, resource in files.items()}, check)
+    if check and not fresh:
         return 1
     return 1 if builder.missing else 0
 

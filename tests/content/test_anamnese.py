@@ -311,9 +311,9 @@ def test_each_activity_shows_the_books_paragraph(questionnaire, chapter, activit
     [{"linkId": "aanvullend", "item": [boolean("geopereerd", True)]}],
     [{"linkId": "aanvullend", "item": [boolean("darmklachten", True)]}],
 ], ids=[*ACTIVITIES, "geopereerd", "darmklachten"])
-def test_no_answer_code_on_a_bare_tick(questionnaire, answers):
+def test_no_answer_code_on_a_bare_tick(questionnaire, items, answers):
     evaluation = fhirrug.evaluate(questionnaire, response(*answers))
-    coded_links = [item["linkId"] for item in _items(questionnaire) if item.get("code") and evaluation.is_enabled(item["linkId"])]
+    coded_links = [item["linkId"] for item in items if item.get("code") and evaluation.is_enabled(item["linkId"])]
     assert coded_links == []
 
 
@@ -329,17 +329,6 @@ def test_the_books_condition_links_the_answer(questionnaire, answers, link):
     if link == "activiteiten.zie-antwoord23":  # pain at night is an alarm sign (seed 000): see the GP
         assert evaluation.is_enabled("activiteiten.nachtpijn.advies")
 
-
-def _items(questionnaire) -> list[dict]:
-    found = []
-
-    def walk(nodes):
-        for node in nodes:
-            found.append(node)
-            walk(node.get("item", []))
-
-    walk(questionnaire["item"])
-    return found
 
 
 # 'Onderzoek van de rug' (§4.2): the book's paragraph for each finding, shown when it is reported.
