@@ -32,7 +32,6 @@ RULES: list[Rule] = [
     _stage("fhirrug-json-syntax", FATAL, "The file is not valid JSON (truncated, NaN/Infinity, a number too large, control characters, empty).", _JSON),
     _stage("fhirrug-json-duplicate-key", FATAL, "A JSON object has the same key twice.", _JSON),
     _stage("fhirrug-json-too-deep", FATAL, "The JSON is nested deeper than the limit (128 levels).", _JSON),
-    _stage("fhirrug-package-unsafe", FATAL, "An archive (.tgz) that cannot be read safely: links, paths outside it, too many or too large members.", "https://hl7.org/fhir/R4/packages.html"),
     _stage("fhirrug-json-not-object", FATAL, "The top level of the file is not a JSON object (an array, a string, null, ...).", _JSON),
     # an exported package (.tgz), read by fhirrug.release.tarsafe before stage 1
     _stage("fhirrug-package-unsafe", FATAL, "The package (.tgz) is unsafe or unreadable: links, paths outside it, over the size or header limits, not a tar.", _NPM),
