@@ -18,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-CONTENT = ("fhirrug.toml", "pyproject.toml", "CHANGELOG.md", "definitions", "questionnaires", "valuesets", "examples", "releases")
+CONTENT = ("fhirrug.toml", "pyproject.toml", "CHANGELOG.md", "definitions", "questionnaires", "valuesets", "examples", "sources", "releases")
 
 
 def code_blocks(text: str) -> list[list[str]]:
