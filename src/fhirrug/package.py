@@ -8,91 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
 
 from .issues import Issue
-from .jsonio import read_json
+from .jsonio import read_json_bytes
 from .manifest import Manifest, load_manifest
-
-
-@dataclass
-class Resource:
-    path: Path
-    data: dict
-
-    @property
-    def resource_type(self) -> str:
-        value = self.data.get("resourceType")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def url(self) -> str | None:
-        value = self.data.get("url")
-        return value if isinstance(value, str) else None
-
-    @property
-    def version(self) -> str | None:
-        value = self.data.get("version")
-        return value if isinstance(value, str) else None
-
-
-@dataclass
-class Package:
-    manifest: Manifest | None
-    resources: list[Resource] = field(default_factory=list)
-    read_issues: list[Issue] = field(default_factory=list)
-    # What readers derive from the resources (url index, Questionnaire models, walks), kept with
-    # the package it describes: see `memo`. Never compared or printed.
-    derived: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def memo(self, kind: Any, source: Any, build: Callable[[Any], Any]) -> Any:
-        """`build(source)`, computed once per (kind, source object) for this package and kept
-        with it. A reader that edits a resource in place calls `forget()` (validate_package does,
-        at the start of each run), so nothing derived from the old content is ever seen."""
-        key = (kind, id(source))
-        hit = self.derived.get(key)
-        if hit is not None and hit[0] is source:
-            return hit[1]
-        value = build(source)
-        self.derived[key] = (source, value)
-        return value
-
-    def forget(self) -> None:
-        """Drop everything derived from the resources (see `memo`)."""
-        self.derived.clear()
-
-    def by_type(self, resource_type: str) -> list[Resource]:
-        return [r for r in self.resources if r.resource_type == resource_type]
-
-    def resolve(self, canonical: str, resource_type: str | None = None) -> Resource | None:
-        """Find a resource by canonical `url` or `url|version`. Without a version, the highest wins."""
-        url, _, version = canonical.partition("|")
-        found = [
-            r
-            for r in self.resources
-            if r.url == url
-            and (not version or r.version == version)
-            and (resource_type is None or r.resource_type == resource_type)
-        ]
-        if not found:
-            return None
-        return max(found, key=lambda r: _version_key(r.version or ""))
-
-
-def _version_key(version: str) -> tuple:
-    parts = []
-    for piece in version.replace("-", ".").split("."):
-        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
-    return tuple(parts)
+from .resources import Package, Resource, _version_key  # noqa: F401 - the data, re-exported
 
 
 def load_files(paths: list[Path], manifest: Manifest | None = None) -> Package:
     package = Package(manifest=manifest)
     for path in paths:
-        data, issues = read_json(path)
+        data, issues, raw = read_json_bytes(path)
         package.read_issues.extend(issues)
         if data is not None:
-            package.resources.append(Resource(path=path, data=data))
+            package.resources.append(Resource(path=path, data=data, raw=raw))
     return package
 
 
@@ -100,3 +29,89 @@ def load_package(root: Path | str) -> Package:
     """Load the content tree described by root/fhirrug.toml. Raises ManifestError if there is none."""
     manifest = load_manifest(root)
     return load_files(manifest.content_files(), manifest)
+
+
+RESOURCE_SUFFIXES = (".json", ".xml")  # FHIR JSON, and FHIR XML (read by fhirrug.xmlio)
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """The resource files of a folder that is not a fhirrug project: every *.json and *.xml below
+    it, sorted, except NPM package metadata (`package.json`, `.index.json`) and hidden files."""
+    return sorted(
+        p
+        for p in Path(folder).rglob("*")
+        if p.suffix in RESOURCE_SUFFIXES and p.is_file() and p.name != "package.json" and not p.name.startswith(".")
+    )
+
+
+@dataclass
+class Context:
+    """A package to check resources against (`--package`), and where its own files live.
+
+    `members`: the resolved paths of its files, so that a file given on the command line that is
+    one of them is read once; `tree`: the folder a given file must lie under to count as part of
+    the package (None for an archive). A given resource that is not a member takes the place of
+    the members with its resourceType/id or its url|version (see `Context.with_resources`)."""
+
+    package: Package
+    tree: Path | None = None
+    members: frozenset = frozenset()
+
+    def contains(self, path: Path) -> bool:
+        return _identity(path) in self.members
+
+    def in_tree(self, path: Path) -> bool:
+        return self.tree is not None and _identity(path).is_relative_to(_identity(self.tree))
+
+    def with_resources(self, given: Package, outsiders: list[Resource]) -> Package:
+        """`given` (what is reported on) plus the context's other resources. An outsider (stdin, a
+        file outside the package's tree) shadows the members that claim its resourceType/id or
+        url|version: it is checked as the version of that resource it would replace on a server,
+        not reported as a duplicate of it."""
+        shadowed_ids = {(r.resource_type, r.data.get("id")) for r in outsiders if isinstance(r.data.get("id"), str)}
+        shadowed_urls = {(r.url, r.version) for r in outsiders if r.url is not None}
+        seen = {_identity(r.path) for r in given.resources if str(r.path) != "-"}
+        context = [
+            r
+            for r in self.package.resources
+            if _identity(r.path) not in seen
+            and (r.resource_type, r.data.get("id")) not in shadowed_ids
+            and (r.url, r.version) not in shadowed_urls
+        ]
+        return Package(manifest=self.package.manifest, resources=list(given.resources) + context, read_issues=list(given.read_issues))
+
+
+def _identity(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path).absolute()
+
+
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
+
+
+def load_context(source: Path | str) -> Context:
+    """The package named by `--package`: a folder with a fhirrug.toml (its content tree), a folder
+    of resources without one (every *.json below it, as the HL7 validator's `-ig` takes a folder),
+    or a FHIR NPM package `.tgz` (read in memory by `fhirrug.release.tarsafe`). An unreadable or
+    unsafe source raises ManifestError (a usage error: exit 2)."""
+    from .manifest import MANIFEST_NAME, ManifestError
+
+    source = Path(source)
+    if source.is_dir():
+        if (source / MANIFEST_NAME).is_file():
+            package = load_package(source)
+        else:
+            package = load_files(folder_files(source))
+        return Context(package, source, frozenset(_identity(r.path) for r in package.resources))
+    if source.is_file() and source.name.lower().endswith(ARCHIVE_SUFFIXES):
+        from .release.tarsafe import load_archive
+
+        package, issues = load_archive(source)
+        unsafe = [i for i in issues if i.code == "fhirrug-package-unsafe"]
+        if unsafe:
+            message = unsafe[0].message
+            raise ManifestError(message if message.startswith(str(source)) else f"{source}: {message}")
+        return Context(package)
+    raise ManifestError(f"{source}: --package takes a folder (with or without fhirrug.toml) or a FHIR NPM package (.tgz)")

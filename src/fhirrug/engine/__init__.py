@@ -43,6 +43,8 @@ from typing import Any, Iterable
 
 from ..issues import ERROR, FATAL, Issue
 from ..model import model_for
+from ..model.contained import contained_questionnaire, with_contained_valuesets
+from ..model.valuesets import expand_valuesets
 from .findings import QR
 from .plan import Node, Plan
 from .run import Evaluation, strip_disabled
@@ -108,94 +110,6 @@ def evaluate(questionnaire: dict, response: dict, *, codesystems: Iterable[str] 
 # -- a content package ------------------------------------------------------------------------
 
 
-def _concepts(concepts: Any, system: str, into: set) -> None:
-    for concept in concepts or ():
-        if isinstance(concept, dict) and isinstance(concept.get("code"), str):
-            into.add((system, concept["code"]))
-            _concepts(concept.get("concept"), system, into)
-
-
-def expand_valuesets(resources: Iterable[dict]) -> dict[str, frozenset]:
-    """Expand the ValueSets among `resources` that can be expanded without a terminology server:
-    enumerated concepts, whole CodeSystems present in `resources`, other ValueSets present.
-    Returns canonical (url and url|version) -> frozenset of (system, code)."""
-    resources = [r for r in resources if isinstance(r, dict)]
-    codesystems: dict[str, set] = {}
-    for r in resources:
-        if r.get("resourceType") == "CodeSystem" and isinstance(r.get("url"), str):
-            codes: set = set()
-            _concepts(r.get("concept"), r["url"], codes)
-            codesystems[r["url"]] = codes
-    valuesets = {r["url"]: r for r in resources if r.get("resourceType") == "ValueSet" and isinstance(r.get("url"), str)}
-    done: dict[str, frozenset | None] = {}
-
-    def expand(url: str, busy: frozenset) -> frozenset | None:
-        url = url.partition("|")[0]
-        if url in done:
-            return done[url]
-        vs = valuesets.get(url)
-        if vs is None or url in busy:
-            return None
-        result = _expand_one(vs, busy | {url})
-        done[url] = result
-        return result
-
-    def part(include: dict, busy: frozenset) -> set | None:
-        if not isinstance(include, dict) or include.get("filter"):
-            return None
-        system = include.get("system")
-        codes: set | None = None
-        if isinstance(system, str):
-            if include.get("concept"):
-                codes = {(system, c.get("code")) for c in include["concept"] if isinstance(c, dict)}
-            elif system in codesystems:
-                codes = set(codesystems[system])
-            else:
-                return None
-        for ref in include.get("valueSet") or ():
-            inner = expand(ref, busy) if isinstance(ref, str) else None
-            if inner is None:
-                return None
-            codes = set(inner) if codes is None else codes & inner
-        return codes
-
-    def _expand_one(vs: dict, busy: frozenset) -> frozenset | None:
-        contains = (vs.get("expansion") or {}).get("contains")
-        if isinstance(contains, list):
-            found: set = set()
-            stack = list(contains)
-            while stack:
-                entry = stack.pop()
-                if isinstance(entry, dict):
-                    found.add((entry.get("system"), entry.get("code")))
-                    stack.extend(entry.get("contains") or ())
-            return frozenset(found)
-        compose = vs.get("compose")
-        if not isinstance(compose, dict):
-            return None
-        codes: set = set()
-        for include in compose.get("include") or ():
-            got = part(include, busy)
-            if got is None:
-                return None
-            codes |= got
-        for exclude in compose.get("exclude") or ():
-            got = part(exclude, busy)
-            if got is None:
-                return None
-            codes -= got
-        return frozenset(codes)
-
-    result: dict[str, frozenset] = {}
-    for url, vs in valuesets.items():
-        expanded = expand(url, frozenset())
-        if expanded is not None:
-            result[url] = expanded
-            if isinstance(vs.get("version"), str):
-                result[f"{url}|{vs['version']}"] = expanded
-    return result
-
-
 class Engine:
     """Evaluates responses against the Questionnaires of one content package (a
     `fhirrug.package.Package`, or any object with `.resources` holding `.data` dicts).
@@ -212,13 +126,15 @@ class Engine:
         self._paths = {id(getattr(r, "data", None)): str(getattr(r, "path", "")) for r in getattr(package, "resources", ())}
         self._plans: dict[int, tuple[dict, Plan]] = {}  # id -> (questionnaire kept alive, its plan)
 
-    def plan_for(self, questionnaire: dict) -> Plan:
+    def plan_for(self, questionnaire: dict, container: dict | None = None) -> Plan:
         hit = self._plans.get(id(questionnaire))
         if hit is not None and hit[0] is questionnaire:
             return hit[1]
+        # '#id' answerValueSets: the ValueSets contained in the Questionnaire or its container.
+        valuesets = with_contained_valuesets(self.valuesets, self.resources, questionnaire, container)
         # The package's model of the Questionnaire (shared with the rules of a validation run).
         model = model_for(questionnaire, self.package) if isinstance(questionnaire, dict) else None
-        plan = Plan(questionnaire, self.codesystems, self.valuesets, self._paths.get(id(questionnaire), ""), model=model)
+        plan = Plan(questionnaire, self.codesystems, valuesets, self._paths.get(id(questionnaire), ""), model=model)
         self._plans[id(questionnaire)] = (questionnaire, plan)
         return plan
 
@@ -254,12 +170,18 @@ class Engine:
     def evaluate(self, response: Any, questionnaire: dict | None = None, file: str = "") -> tuple[Evaluation | None, list[Issue]]:
         """(evaluation, issues). evaluation is None when no Questionnaire could be found; the
         issues then say why. Otherwise the issues are the evaluation's."""
+        container = None  # the response, when it contains its Questionnaire
         if questionnaire is None:
             if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
                 kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
                 return None, [Issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {kind!r}", file, "")]
-            questionnaire, issues = self.resolve(response.get("questionnaire"))
+            reference = response.get("questionnaire")
+            if isinstance(reference, str) and reference.startswith("#"):  # contained in the response
+                questionnaire, issues = contained_questionnaire(response, reference)
+                container = response
+            else:
+                questionnaire, issues = self.resolve(reference)
             if questionnaire is None:
                 return None, [Issue(i.code, i.severity, i.message, file, i.expression) for i in issues]
-        evaluation = self.plan_for(questionnaire).evaluate(response, file)
+        evaluation = self.plan_for(questionnaire, container).evaluate(response, file)
         return evaluation, evaluation.issues

@@ -64,20 +64,32 @@ class Input:
         return self.file if self.position <= 1 else f"{self.file}#{self.position}"
 
 
+def parse_ndjson_line(raw: bytes, file: str, number: int) -> Input | None:
+    """Line `number` (1-based) of NDJSON file `file` as an Input; None for a blank line. Public so
+    that fhirrug.spark, which reads the lines itself, makes exactly the same Input. `raw` may end
+    with its line end (\n or \r\n) or not: it is not part of the line (a cut-off line is then
+    "unexpected end of data", not a control character in a string)."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if not raw.strip():
+        return None
+    try:
+        data = _loads(raw)
+    except _DECODE_ERRORS as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Input(file, number, None, [Issue("fhirrug-json-syntax", FATAL, f"line {number}: invalid JSON: {message}", file, "")], line=True)
+    if not isinstance(data, dict):
+        return Input(file, number, None, [Issue("fhirrug-json-not-object", FATAL, f"line {number}: a JSON {type(data).__name__}, not an object", file, "")], line=True)
+    return Input(file, number, data, line=True)
+
+
 def _ndjson_lines(stream: IO[bytes], file: str) -> Iterator[Input]:
     for number, raw in enumerate(stream, 1):
-        if not raw.strip():
-            continue
-        try:
-            data = _loads(raw)
-        except _DECODE_ERRORS as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            yield Input(file, number, None, [Issue("fhirrug-json-syntax", FATAL, f"line {number}: invalid JSON: {message}", file, "")], line=True)
-            continue
-        if not isinstance(data, dict):
-            yield Input(file, number, None, [Issue("fhirrug-json-not-object", FATAL, f"line {number}: a JSON {type(data).__name__}, not an object", file, "")], line=True)
-            continue
-        yield Input(file, number, data, line=True)
+        item = parse_ndjson_line(raw, file, number)
+        if item is not None:
+            yield item
 
 
 def _resource(data: Any, file: str) -> Iterator[Input]:
@@ -93,8 +105,9 @@ def _resource(data: Any, file: str) -> Iterator[Input]:
 
 
 def iter_inputs(paths: list[str], stdin: IO[bytes] | None = None) -> Iterator[Input]:
-    """Every response in `paths`: .json files (a resource or a Bundle of them), .ndjson files,
-    folders (their *.json and *.ndjson files, sorted), '-' for standard input (JSON or NDJSON)."""
+    """Every response in `paths`: .json or FHIR .xml files (a resource or a Bundle of them),
+    .ndjson files, folders (their *.json, *.xml and *.ndjson files, sorted), '-' for standard
+    input (JSON, XML or NDJSON)."""
     for name in paths:
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
@@ -118,7 +131,7 @@ def iter_inputs(paths: list[str], stdin: IO[bytes] | None = None) -> Iterator[In
             continue
         path = Path(name)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and (p.suffix == ".json" or p.suffix in NDJSON_SUFFIXES))
+            files = sorted(p for p in path.rglob("*") if p.is_file() and (p.suffix in (".json", ".xml") or p.suffix in NDJSON_SUFFIXES))
         else:
             files = [path]
         for file in files:

@@ -148,6 +148,10 @@ def compile_fast(plan, every: bool = False):
     def level(children: dict, bits: dict) -> dict:
         out = {}
         for link, node in children.items():
+            # An item with value constraints (model/constraints.py) is left out: the lookup
+            # fails and the general walker, which checks them, evaluates the response.
+            if node.constraints is not None:
+                continue
             k = node.index
             options = by_system(node.fast_options) if node.fast_key == "valueCoding" else False
             child = None

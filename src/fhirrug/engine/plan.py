@@ -20,6 +20,7 @@ from ..issues import ERROR, FATAL, WARNING, Issue
 from ..model import QuestionnaireModel, build
 from ..model import problems as P
 from ..model.compare import never
+from ..model.constraints import check_response
 from ..model.types import ITEM_VALUE_KEYS, VALUE_PYTHON_TYPES, VALUE_TYPE_NAMES, VALUE_TYPE_OK  # noqa: F401 - re-exported
 
 from .fast import FALLBACK, compile_fast
@@ -52,7 +53,7 @@ class Node:
         "index", "linkId", "type", "text", "required", "repeats", "parent", "children",
         "child_by_linkid", "pos", "expression", "conds", "any", "value_keys", "main_key",
         "options", "option_codes", "option_values", "answer_value_set", "outcome", "scope",
-        "depth", "has_options", "ancestors", "fast_key", "fast_type", "fast_options", "model",
+        "depth", "has_options", "ancestors", "fast_key", "fast_type", "fast_options", "model", "constraints",
     )
 
     def __init__(self, item, parent: "Node | None"):
@@ -92,8 +93,13 @@ class Node:
         self.fast_key: str | None = None
         self.fast_type: type | None = None
         self.fast_options: frozenset | None = None
+        # Value constraints (model/constraints.py): None for an item without any, the common case.
+        # Items that have them are checked by the walkers (run.py) and leave the fast paths.
+        self.constraints = item.constraints
+        if self.constraints is not None and self.constraints.enable_expression is not None:
+            self.required = False  # enabled by an expression fhirrug cannot evaluate: never "missing"
         key = self.main_key
-        if key is not None and self.answer_value_set is None:
+        if key is not None and self.answer_value_set is None and self.constraints is None:
             if not self.has_options:
                 self.fast_key, self.fast_type = key, VALUE_PYTHON_TYPES[key]
             elif key == "valueCoding" and self.options:
@@ -132,6 +138,7 @@ class Plan:
         self.required_flat: list[tuple] = []
         self.enable = None  # generated: answers -> list of enabled flags by node index (flat plans)
         self.fast = None  # generated: the fast path of the flat walker (see fast.py), or None
+        self.response_constraints = None  # effectivePeriod (model/constraints.py), or None
         if not isinstance(questionnaire, dict) or questionnaire.get("resourceType") != "Questionnaire":
             self.model = build(None)
             self._issue("fhirrug-not-a-questionnaire", ERROR, "the resource given as Questionnaire is not a Questionnaire", ROOT_EXPRESSION)
@@ -140,6 +147,9 @@ class Plan:
         self._nodes()
         for node in self.nodes:
             self._compile_item(node)
+        # Value constraints: compiled with the model, checked by the walkers (run.py);
+        # effectivePeriod once per response (`_general`).
+        self.response_constraints = self.model.response_constraints
         self._order()
         self.required = [n for n in self.nodes if n.required]
         self.link_ids = tuple(n.linkId for n in self.nodes)
@@ -152,7 +162,7 @@ class Plan:
             self.enable = self._generate()
         except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans use the loop
             self.enable = None
-        self.fast = compile_fast(self)
+        self.fast = compile_fast(self) if self.response_constraints is None else None
 
     # -- evaluating -----------------------------------------------------------------------
 
@@ -190,6 +200,8 @@ class Plan:
         reference = response.get("questionnaire")
         if isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
             walk.issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", f"{QR}.questionnaire")
+        if self.response_constraints is not None:  # effectivePeriod against authored (model/constraints.py)
+            walk.issues += check_response(self.response_constraints, response, file)
         try:
             if self.flat:
                 return evaluate_flat(self, response, walk)
@@ -249,6 +261,9 @@ class Plan:
 
     def _compile_item(self, node: Node) -> None:
         item = node.model
+        # Value constraints (maxLength, minValue, regex, ...): their problems, from the model.
+        for problem in item.constraint_problems:
+            self.issues.append(Issue(problem.code, problem.severity, problem.message, self.file, problem.expression))
         outcome = item.outcome(self.codesystems)
         if outcome is not None:
             node.outcome = outcome

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from .compare import Test, compile_test, never
+from .constraints import compile_item as compile_constraints
+from .constraints import compile_questionnaire as compile_response_constraints
 from .elements import as_list, count, present
 from .types import (
     ANSWER_KEYS,
@@ -106,12 +108,14 @@ class Item:
     link_id, type, text: the strings, or None when absent or not strings;
     pos: the position in the list holding it; path: its FHIRPath (`Questionnaire.item[2].item[0]`);
     lineage: its ancestors from the top level down; conditions: its enableWhen (`Condition`);
-    options: its answerOption (`Options`) or None; outcome_codings: the Codings of `code`.
+    options: its answerOption (`Options`) or None;
+    constraints: its value constraints (`constraints.ItemConstraints`: maxLength, minValue,
+    regex, ...) or None, and constraint_problems the Questionnaire issues about them.
     """
 
     __slots__ = (
         "index", "item", "link_id", "type", "text", "required", "repeats", "parent", "children", "pos", "path",
-        "depth", "lineage", "conditions", "any", "options", "answer_value_set",
+        "depth", "lineage", "conditions", "any", "options", "answer_value_set", "constraints", "constraint_problems",
     )
 
     def __init__(self, index: int, item: dict, parent: "Item | None", pos: int, path: str):
@@ -135,6 +139,7 @@ class Item:
         self.options = Options(options) if isinstance(options, list) and options else None
         answer_value_set = item.get("answerValueSet")
         self.answer_value_set = answer_value_set if isinstance(answer_value_set, str) else None
+        self.constraints, self.constraint_problems = compile_constraints(item, self.type or "", path)
 
     @property
     def order(self) -> int:
@@ -266,10 +271,14 @@ class QuestionnaireModel:
         # item-not-an-object, no-linkId, duplicate-linkId, item-type, too-deep.
         self.notes: list[tuple[str, Item | None, str]] = []
         self.is_questionnaire = isinstance(questionnaire, dict) and questionnaire.get("resourceType") == ROOT
+        # Checks made once per response (effectivePeriod against authored; items enabled by an
+        # expression): constraints.ResponseConstraints, or None.
+        self.response_constraints = None
         if isinstance(questionnaire, dict):
             self._build(questionnaire)
             for item in self.items:
                 self._conditions(item)
+            self.response_constraints = compile_response_constraints(questionnaire)
 
     @property
     def nodes(self) -> list[Item]:
