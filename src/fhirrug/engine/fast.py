@@ -39,6 +39,7 @@ from typing import Any
 
 from ..issues import ERROR, WARNING
 from ..model.compare import never as _never
+from ..model.graph import components
 from ..model.types import VALUE_PYTHON_TYPES as _FAST_TYPES
 from .findings import QR
 from .findings import missing as _missing
@@ -371,47 +372,8 @@ def _blocks(plan) -> list[list[int]]:
         for cond in node.conds or ():
             if cond.target is not None and top_of[cond.target.index] != top_of[node.index]:
                 reads[top_of[node.index]].add(top_of[cond.target.index])
-    # Strongly connected components in dependency order (Tarjan emits a component after every
-    # component it reaches, i.e. after the blocks it reads).
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    stack: list[int] = []
-    on: set[int] = set()
-    order: list[list[int]] = []
-    counter = 0
-    for root in tops:
-        if root in index:
-            continue
-        work = [(root, iter(sorted(reads[root])))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        while work:
-            top, successors = work[-1]
-            for nxt in successors:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = counter
-                    counter += 1
-                    stack.append(nxt)
-                    on.add(nxt)
-                    work.append((nxt, iter(sorted(reads[nxt]))))
-                    break
-                if nxt in on:
-                    low[top] = min(low[top], index[nxt])
-            else:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[top])
-                if low[top] == index[top]:
-                    component = []
-                    while True:
-                        member = stack.pop()
-                        on.discard(member)
-                        component.append(member)
-                        if member == top:
-                            break
-                    order.append(sorted(component))
+    # Strongly connected components in dependency order: a component after every one it reads.
+    order = [sorted(c) for c in components(tops, lambda top: sorted(reads[top]))]
     position = {n.index: i for i, n in enumerate(plan.order)}
     members: dict[int, list[int]] = {}
     for node in nodes:

@@ -15,7 +15,9 @@ reported) has one answer.
 
 Modules: `elements` (reading FHIR JSON leniently), `types` (item, answer and enableWhen types),
 `compare` (the comparison functions), `questionnaire` (the model), `problems` (one code and one
-severity per problem).
+severity per problem), `constraints` and `ucum` (value constraints: maxLength, minValue, regex,
+units ...; each Item's `constraints`), `contained` (contained resources), `valuesets` (ValueSets
+expanded without a terminology server), `graph` (strongly connected components).
 
 Caches belong to what they describe: a model is built once per Questionnaire per package and
 kept in that package's memo (`Package.memo`), never in a module.

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from ..model import Condition, Item, QuestionnaireModel, model_for
+from ..model.graph import components
 from ..model.types import NO_ANSWERS, ORDERING, UNORDERED, typed, value_key
 from ..model.types import allowed_answer_keys as _allowed_for
 from ..package import Package
@@ -76,51 +77,8 @@ def _cycles(model: QuestionnaireModel) -> list[list[Item]]:
     for condition in model.conditions:
         if condition.checked_target is not None:
             edges[condition.owner.order].append(condition.target.order)
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[int] = []
-    components: list[list[int]] = []
-    counter = 0
-    for start in edges:
-        if start in index:
-            continue
-        work = [(start, 0)]
-        while work:
-            v, i = work.pop()
-            if i == 0:
-                index[v] = low[v] = counter
-                counter += 1
-                stack.append(v)
-                on_stack.add(v)
-            recursed = False
-            successors = edges[v]
-            while i < len(successors):
-                w = successors[i]
-                i += 1
-                if w not in index:
-                    work.append((v, i))
-                    work.append((w, 0))
-                    recursed = True
-                    break
-                if w in on_stack:
-                    low[v] = min(low[v], index[w])
-            if recursed:
-                continue
-            if low[v] == index[v]:
-                component = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    component.append(w)
-                    if w == v:
-                        break
-                if len(component) > 1:
-                    components.append(sorted(component))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-    return [[model.items[i] for i in component] for component in components]
+    cyclic = [sorted(c) for c in components(edges, edges.__getitem__) if len(c) > 1]
+    return [[model.items[i] for i in component] for component in cyclic]
 
 
 def _holds(condition: Condition, state: tuple) -> bool | None:
