@@ -539,3 +539,31 @@ def test_deciding_only_touched_blocks_skips_the_rest():
     assert [link for link in on if link.startswith("g3")] == ["g3", "g3.q0", "g3.q1"]
     assert all(link in ("g3", "g3.q0", "g3.q1") or link.endswith(".q0") or "." not in link for link in on)
     assert agree(plan, response)
+
+
+def test_a_block_decided_without_items_of_its_own_agrees():
+    """A group the response leaves out, decided because the group it reads changed (the variant
+    compiled with its own answers absent): its flags, outcomes and required items are those of
+    the general walker, for every answer that enables or disables it."""
+    outcome = {"code": [{"system": "http://example.org/uitkomst", "code": "u"}]}
+    groups = [item("g0", "group", item("g0.q0", required=True), item("g0.q1", enableWhen=[ew("g0.q0", answerBoolean=False)]))]
+    for g in range(1, 4):
+        groups.append(item(
+            f"g{g}", "group",
+            item(f"g{g}.q0", required=True),
+            item(f"g{g}.q1", enableWhen=[ew(f"g{g}.q0", answerBoolean=True)], required=True),
+            item(f"g{g}.u", "display", enableWhen=[ew(f"g{g}.q0", "exists", answerBoolean=False)], **outcome),
+            enableWhen=[ew(f"g{g - 1}.q1", "!=", answerBoolean=True)] if g == 1 else [ew(f"g{g - 1}.q0", "exists", answerBoolean=False)],
+            required=g == 2,
+        ))
+    plan = compile(q(*groups))
+    sparse = _modes(plan)[1]
+    for q0 in (True, False):
+        for q1 in (None, True, False):
+            items = [ans("g0.q0", {"valueBoolean": q0})] + ([ans("g0.q1", {"valueBoolean": q1})] if q1 is not None else [])
+            response = qr({"linkId": "g0", "item": items})
+            flags, _ = sparse(response, [], "")
+            # g0.q1 counts only while enabled (g0.q0 = nee): only then can it disable g1.
+            assert flags[plan.by_linkid["g1"].index] is not (q0 is False and q1 is True)
+            assert _agree_each_way(plan, response)
+            assert _agree_each_way(plan, qr({"linkId": "g0", "item": items}, status="in-progress"))

@@ -19,8 +19,9 @@ conditions can never be indeterminate, `compile_fast(plan)` builds
   with the conditions inlined (boolean, Coding, number and string comparisons, `exists`), block
   by block: a top-level item with everything under it is decided only when the response holds
   items of it or a block it reads changed; every other block keeps the flags of the empty
-  response (`_generate`). It also finds the outcomes reached and the required items left
-  unanswered.
+  response (`_generate`). A block decided only because a block it reads changed has no answers
+  of its own, so it runs a variant compiled with those answers absent (most of it constant).
+  The function also finds the outcomes reached and the required items left unanswered.
 
 When the walker declines, nothing of its work is kept and the general flat walker
 (`run.evaluate_flat`) evaluates the response from scratch, so every result (enabled flags,
@@ -33,8 +34,7 @@ only the touched ones.
 
 from __future__ import annotations
 
-from itertools import compress
-from operator import not_
+from itertools import filterfalse
 from typing import Any
 
 from ..issues import ERROR, WARNING
@@ -127,13 +127,13 @@ def compile_fast(plan, every: bool = False):
         else:
             kinds.append(_OTHER)
     KIND = tuple(kinds)
-    decide = _generate(plan, KIND)
+    decide = _generate(plan, KIND, every)
     if decide is None:
         return None
 
     # Per list level, linkId -> everything the walker needs about the item, in one lookup:
     # (node index, kind, value key, value type, Coding options, text, the children's level,
-    # the one system of its Coding options, the bit of its block when it is a top-level item).
+    # the one system of its Coding options).
     # Coding options: system -> the frozenset of its codes; None for any Coding; False: not a
     # Coding. (By system, so that checking an answer allocates nothing.)
     levels: dict[int, dict] = {}
@@ -146,7 +146,7 @@ def compile_fast(plan, every: bool = False):
             grouped.setdefault(system, set()).add(code)
         return {system: frozenset(codes) for system, codes in grouped.items()}
 
-    def level(children: dict, bits: dict) -> dict:
+    def level(children: dict) -> dict:
         out = {}
         for link, node in children.items():
             # An item with value constraints (model/constraints.py) is left out: the lookup
@@ -159,110 +159,127 @@ def compile_fast(plan, every: bool = False):
             if KIND[k] == _GROUP:
                 child = levels.get(k)
                 if child is None:
-                    child = levels[k] = level(node.child_by_linkid, {})
+                    child = levels[k] = level(node.child_by_linkid)
             # The one system of a question's Coding options: its answers are kept as their code.
             single = next(iter(options)) if options and len(options) == 1 else None
-            out[link] = (k, KIND[k], node.fast_key, node.fast_type, options, node.text, child, single, bits.get(link, 0))
+            out[link] = (k, KIND[k], node.fast_key, node.fast_type, options, node.text, child, single)
         return out
 
-    top_level = level(plan.top_by_linkid, {} if every else decide.top_bits)
+    top_level = level(plan.top_by_linkid)
 
-    def walk(items: list, index: dict, V: list, P: list, answered: list) -> int:
-        """Record the items of one list (and below); returns the blocks of its items (top level)."""
+    def walk(items: list, V: list, P: list, answered) -> None:
+        """Record the items of the response (`items`: its top-level list) and of every group in
+        it; `answered` appends the index of each question answered. Iterative: a group's items
+        are walked in place (a stack of the lists being walked), not by a call per group."""
+        stack: list = []
+        index = top_level
         last = -1
-        seen = 0
-        for item in items:
-            if item.__class__ is not dict:
-                raise _Slow
-            try:
-                k, kind, key, typ, opts, text, child, single, bit = index[item["linkId"]]
-            except (KeyError, TypeError):  # no linkId, one unknown here, or one that is no string
-                raise _Slow from None
-            if k <= last:  # out of order, or repeated
-                raise _Slow
-            last = k
-            seen |= bit
-            if kind == 1:  # a question answered in the fast path (its position found when needed)
-                ans = item.get("answer")
-                if len(item) != 2:
-                    if item.get("item") is not None:
-                        raise _Slow
-                    shown = item.get("text")
-                    if shown is not None and shown != text:
-                        raise _Slow
-                    if ans is None:
-                        P[k] = True  # present, unanswered
-                        continue
-                if ans.__class__ is not list:
+        level = iter(items)
+        while True:
+            for item in level:
+                if item.__class__ is not dict:
                     raise _Slow
                 try:
-                    [a] = ans
-                except ValueError:  # not exactly one answer
+                    k, kind, key, typ, opts, text, child, single = index[item["linkId"]]
+                except (KeyError, TypeError):  # no linkId, one unknown here, or one that is no string
                     raise _Slow from None
-                if a.__class__ is not dict or len(a) != 1:
+                if k <= last:  # out of order, or repeated
                     raise _Slow
-                v = a.get(key)
-                if v.__class__ is not typ:
-                    raise _Slow
-                if opts is not False:
-                    # A Coding: its system and code are all an enableWhen compares.
-                    system, code = v.get("system"), v.get("code")
-                    if code.__class__ is not str or (system is not None and system.__class__ is not str):
-                        raise _Slow
-                    if opts is not None:
-                        codes = opts.get(system)
-                        if codes is None or code not in codes:
+                last = k
+                if kind == 1:  # a question answered in the fast path (its position found when needed)
+                    # (Subscripts, not .get(): a missing key is a KeyError, declined like the rest.
+                    # A string of one character or an object of one key unpacks too: then `a` is
+                    # a string, which is declined next.)
+                    try:
+                        if len(item) == 2:  # linkId and answer
+                            [a] = item["answer"]
+                        else:
+                            if item.get("item") is not None:
+                                raise _Slow
+                            shown = item.get("text")
+                            if shown is not None and shown != text:
+                                raise _Slow
+                            ans = item.get("answer")
+                            if ans is None:
+                                P[k] = True  # present, unanswered
+                                continue
+                            [a] = ans
+                        if a.__class__ is not dict or len(a) != 1:
                             raise _Slow
-                        if single is not None:
-                            v = code  # the system is the options' one
-                V[k] = v
-                answered.append(k)
-            elif kind == 2:  # a group with child items
-                P[k] = True  # present
-                sub = item.get("item")
-                if len(item) != 2:
-                    if item.get("answer") is not None:
+                        v = a[key]
+                    except (KeyError, ValueError, TypeError):  # not exactly one answer of the type
+                        raise _Slow from None
+                    if v.__class__ is not typ:
+                        raise _Slow
+                    if opts is not False:
+                        # A Coding: its system and code are all an enableWhen compares.
+                        system, code = v.get("system"), v.get("code")
+                        if code.__class__ is not str or (system is not None and system.__class__ is not str):
+                            raise _Slow
+                        if opts is not None:
+                            codes = opts.get(system)
+                            if codes is None or code not in codes:
+                                raise _Slow
+                            if single is not None:
+                                v = code  # the system is the options' one
+                    V[k] = v
+                    answered(k)
+                elif kind == 2:  # a group with child items
+                    P[k] = True  # present
+                    if len(item) == 2:  # linkId and item
+                        try:
+                            sub = item["item"]
+                        except KeyError:
+                            raise _Slow from None
+                    else:
+                        if item.get("answer") is not None:
+                            raise _Slow
+                        shown = item.get("text")
+                        if shown is not None and shown != text:
+                            raise _Slow
+                        sub = item.get("item")
+                        if sub is None:
+                            continue
+                    if sub.__class__ is not list:
+                        raise _Slow
+                    if sub:
+                        V[k] = True
+                        # Into the group's items; this list goes on after them.
+                        stack.append((level, index, last))
+                        level, index, last = iter(sub), child, -1
+                        break
+                else:
+                    P[k] = True  # present
+                    if len(item) == 1:
+                        continue
+                    if item.get("answer") is not None or item.get("item") is not None:
                         raise _Slow
                     shown = item.get("text")
                     if shown is not None and shown != text:
                         raise _Slow
-                    if sub is None:
-                        continue
-                if sub.__class__ is not list:
-                    raise _Slow
-                if sub:
-                    V[k] = True
-                    walk(sub, child, V, P, answered)
-            else:
-                P[k] = True  # present
-                if len(item) == 1:
-                    continue
-                if item.get("answer") is not None or item.get("item") is not None:
-                    raise _Slow
-                shown = item.get("text")
-                if shown is not None and shown != text:
-                    raise _Slow
-        return seen
+            else:  # this list is done: back to the one holding it
+                if not stack:
+                    return
+                level, index, last = stack.pop()
 
     NONE = [None] * n
     # every: all blocks run, as if the response touched them all
-    START = (1 << max(decide.top_bits.values(), default=1).bit_length()) - 1 if every else 0
+    START = (1 << decide.blocks) - 1 if every else 0
 
     def fast(response: dict, issues: list, file: str):
         V = NONE.copy()
         P = NONE.copy()
         answered: list = []
         items = response.get("item")
-        D = START
         if items is not None:
             if items.__class__ is not list:
                 raise _Slow
-            D |= walk(items, top_level, V, P, answered)
-        flags, outs, missing = decide(V, P, D)
+            walk(items, V, P, answered.append)
+        flags, outs, missing = decide(V, P, START)
         if answered:
             # Answers on disabled items, in response order (= node order here): one record for
             # all of them, built into Issues only when they are read.
-            disabled = list(compress(answered, map(not_, map(flags.__getitem__, answered))))
+            disabled = list(filterfalse(flags.__getitem__, answered))
             if disabled:
                 issues.append((ERROR, _not_enabled_all, (plan, response, disabled, file)))
         if missing:
@@ -290,8 +307,11 @@ def _single_system(node):
     return next(iter(systems)) if len(systems) == 1 else None
 
 
-def _terms(node, KIND, e, parent, const, used) -> list[str] | None:
-    """The generated expression of each condition of a node (None: the fast path cannot)."""
+def _terms(node, KIND, e, parent, const, used, unanswered=frozenset()) -> list[str] | None:
+    """The generated expression of each condition of a node (None: the fast path cannot).
+
+    unanswered: targets known to hold no answer here (the items of a block the response leaves
+    out): their conditions are constants, what the test gives on no answers."""
     terms = []
     for cond in node.conds:
         test = cond.test
@@ -302,8 +322,9 @@ def _terms(node, KIND, e, parent, const, used) -> list[str] | None:
         if test is _never:  # a broken enableWhen: never true
             terms.append("False")
             continue
-        if target is None or target is node or KIND[target.index] != _QUESTION:
-            # No answer is ever seen (the fast path accepts answers on questions only).
+        if target is None or target is node or KIND[target.index] != _QUESTION or target.index in unanswered:
+            # No answer is ever seen (the fast path accepts answers on questions only), or none
+            # is in this response.
             result = test(())
             if result is not True and result is not False:  # pragma: no cover - tests return bools
                 return None
@@ -333,7 +354,10 @@ def _terms(node, KIND, e, parent, const, used) -> list[str] | None:
                 match = f"v{t}['code'] == {const(code)}"
             else:
                 match = f"v{t}['code'] == {const(code)} and v{t}.get('system') == {const(system)}"
-            hit = f"({guard}v{t} is not None and {match})"
+            if only is not None and type(code) is str:
+                hit = f"({guard}{match})"  # vT is a code or None, and None equals no code
+            else:
+                hit = f"({guard}v{t} is not None and {match})"
             terms.append(hit if op == "=" else f"(not {hit})")
         elif key == "valueCoding":
             return None  # a test that would need the whole Coding (never for a valid Questionnaire)
@@ -341,8 +365,9 @@ def _terms(node, KIND, e, parent, const, used) -> list[str] | None:
             # Numbers (integer or decimal answers, the walker having checked the type) and
             # strings compare as compare.py does: `=` by value, ordering with Python's operators.
             value = const(expected)
-            if op == "!=":
-                terms.append(f"(not ({guard}v{t} is not None and v{t} == {value}))")
+            if op in ("=", "!="):  # None equals no number or string
+                hit = f"({guard}v{t} == {value})"
+                terms.append(hit if op == "=" else f"(not {hit})")
             else:
                 terms.append(f"({guard}v{t} is not None and v{t} {_COMPARE[op]} {value})")
         else:
@@ -381,17 +406,18 @@ def _blocks(plan) -> list[list[int]]:
     return [sorted((k for t in component for k in members[t]), key=position.__getitem__) for component in order]
 
 
-def _generate(plan, KIND: tuple):
+def _generate(plan, KIND: tuple, every: bool = False):
     """One straight-line function `decide(V, P, D) -> (flags, outcomes, required-missing)`: the
     enable pass of the plan on the answer values vK, mirroring `Plan._generate` (same
     dependency order, same cycles), block by block (`_blocks`: a top-level item with what is
     under it).
 
-    D holds the blocks the response has items in. Each block's code runs only when its bit is
-    in D; it adds the bits of the blocks that read one of its items whose answer or flag differs
-    from the empty response's. Every other block keeps the flags of the empty response, computed
-    once here. So a response costs what its items and the conditions that depend on them cost,
-    plus one test per block, not what the whole Questionnaire costs."""
+    A block's code runs when the response holds its top-level item (seen in P and V) or its bit
+    is in D; D starts empty (every: full) and gains the bits of the blocks that read an item
+    whose answer or flag differs from the empty response's. Every other block keeps the flags of
+    the empty response, computed once here. So a response costs what its items and the
+    conditions that depend on them cost, plus one test per block, not what the whole
+    Questionnaire costs."""
     nodes = plan.nodes
     n = len(nodes)
     if plan.enable is None:
@@ -412,6 +438,12 @@ def _generate(plan, KIND: tuple):
             target = cond.target
             if target is not None and block_of[target.index] != block_of[node.index]:
                 readers[target.index] = readers.get(target.index, 0) | (1 << block_of[node.index])
+    # Blocks that read another block (only those can be decided without items of their own).
+    readers_of_block = [False] * len(blocks)
+    for mask in readers.values():
+        for b in range(len(blocks)):
+            if mask >> b & 1:
+                readers_of_block[b] = True
     required_by_block: dict[int, list] = {}
     for entry in plan.required_flat:
         required_by_block.setdefault(block_of[entry[0]], []).append(entry)
@@ -427,12 +459,31 @@ def _generate(plan, KIND: tuple):
         body = _block_lines(plan, KIND, block, readers, required_by_block.get(b, ()), base, const)
         if body is None:
             return None
-        lines.append(f"    if D & {1 << b}:")
-        lines += ["        " + line for line in body]
         # A block the response leaves out has no answers: its outcomes are the empty response's,
         # and only its top-level required item, when enabled then, is missing.
         quiet = [f"outs.append({const(nodes[k].outcome)})" for k in sorted(block) if nodes[k].outcome is not None and base[k]]
         quiet += [f"missing.append({k})" for k, p, group, node in required_by_block.get(b, ()) if p < 0 and base[k]]
+        if not body and not quiet:
+            continue  # nothing to decide (display items without conditions)
+        # Whether the response holds the block's top-level item (a question: answered or not).
+        tops = [k for k in block if nodes[k].parent is None]
+        held = " or ".join(f"P[{k}] is not None or V[{k}] is not None" if KIND[k] == _QUESTION else f"P[{k}] is not None" for k in tops) or "False"
+        lines.append(f"    h = {held}" if not every else "    h = True")
+        lines.append(f"    if h or D & {1 << b}:" if readers_of_block[b] or every else "    if h:")
+        if not body:
+            lines.append("        pass")
+        elif readers_of_block[b]:
+            # Decided only because a block it reads changed: without answers of its own, most
+            # of it is constant (`_block_lines(absent=True)`).
+            absent = _block_lines(plan, KIND, block, readers, required_by_block.get(b, ()), base, const, absent=True)
+            if absent is None:  # pragma: no cover - the present variant compiled, so does this
+                return None
+            lines.append("        if h:")
+            lines += ["            " + line for line in body]
+            lines.append("        else:")
+            lines += ["            " + line for line in absent or ["pass"]]
+        else:
+            lines += ["        " + line for line in body]
         if quiet:
             lines.append("    else:")
             lines += ["        " + line for line in quiet]
@@ -449,13 +500,37 @@ def _generate(plan, KIND: tuple):
     except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
         return None
     decide = namespace["decide"]
-    # By linkId as the walker finds items (a repeated linkId: its first item).
-    decide.top_bits = {link: 1 << block_of[node.index] for link, node in plan.top_by_linkid.items()}
+    decide.blocks = len(blocks)
     return decide
 
 
-def _block_lines(plan, KIND, block, readers, required, base, const) -> list[str] | None:
-    """The generated lines deciding one block (see `_generate`)."""
+def _fold(parent: str | None, terms: list[str], any_: bool) -> str:
+    """`parent and (t1 and/or t2 ...)` with the constant terms folded away; "True" or "False"
+    when the result is known while compiling. Every term is a bool expression, so is the result."""
+    if any_:
+        rest = [t for t in terms if t != "False"]
+        inner = "True" if "True" in rest else " or ".join(rest) if rest else "False"
+    else:
+        rest = [t for t in terms if t != "True"]
+        inner = "False" if "False" in rest else " and ".join(rest) if rest else "True"
+    if parent == "False" or inner == "False":
+        return "False"
+    if inner == "True":
+        return parent or "True"
+    if parent is None or parent == "True":
+        return f"({inner})"
+    return f"{parent} and ({inner})"
+
+
+_CONSTANT = {"True": True, "False": False}
+
+
+def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool = False) -> list[str] | None:
+    """The generated lines deciding one block (see `_generate`).
+
+    absent: the variant for a block the response holds no item of, decided because a block it
+    reads changed: its own items have no answers and are not present, so everything that depends
+    on them alone is a constant here, and only what it reads from other blocks is computed."""
     nodes = plan.nodes
     mine = set(block)
     lines: list[str] = []
@@ -464,6 +539,7 @@ def _block_lines(plan, KIND, block, readers, required, base, const) -> list[str]
     for index in sorted(plan.cyclic & mine):
         lines.append(f"e{index} = False")
     names: dict[int, str] = {}
+    unanswered = frozenset(mine) if absent else frozenset()
 
     def e(k: int) -> str:
         if k not in mine:
@@ -475,16 +551,18 @@ def _block_lines(plan, KIND, block, readers, required, base, const) -> list[str]
         node = nodes[k]
         parent = e(node.parent.index) if node.parent is not None else None
         if node.conds is None:
-            if node.index in plan.cyclic:
-                lines.append(f"e{node.index} = {parent or 'True'}")
-            else:
-                names[node.index] = parent or "True"
-            continue
-        terms = _terms(node, KIND, e, parent, const, used)
-        if terms is None:
-            return None
-        joined = (" or " if node.any else " and ").join(terms)
-        lines.append(f"e{node.index} = {parent} and ({joined})" if parent and parent != "True" else f"e{node.index} = ({joined})")
+            flag = parent or "True"
+        else:
+            terms = _terms(node, KIND, e, parent, const, used, unanswered)
+            if terms is None:
+                return None
+            flag = _fold(parent, terms, node.any)
+        if k in plan.cyclic:  # read before it is decided (as False): a variable of its own
+            lines.append(f"e{k} = {flag}")
+        elif flag in _CONSTANT or flag.isidentifier():
+            names[k] = flag
+        else:
+            lines.append(f"e{k} = {flag}")
     head: list[str] = []
     inner = sorted(t for t in used if t in mine)
     if len(inner) > 2:
@@ -497,37 +575,66 @@ def _block_lines(plan, KIND, block, readers, required, base, const) -> list[str]
     head += [f"v{t} = V[{t}]" for t in sorted(rest)]
     head += [f"f{k} = F[{k}]" for k in sorted(outside)]
     lines = head + lines
-    # The block's flags into F, one slice per run of consecutive indexes.
+    # The block's flags into F (which holds the empty response's), one slice per run of
+    # consecutive indexes; flags known to be the empty response's are not written again.
+    write = [k for k in sorted(mine) if _CONSTANT.get(e(k)) is not base[k]]
     run: list[int] = []
-    for k in sorted(mine) + [None]:
-        if run and (k is None or k != run[-1] + 1):
-            lines.append(f"F[{run[0]}:{run[-1] + 1}] = [" + ", ".join(e(x) for x in run) + "]")
+    for k in write + [None]:
+        if run and (k is None or k > run[-1] + 3):
+            if len(run) == 1:
+                lines.append(f"F[{run[0]}] = {e(run[0])}")
+            else:
+                lines.append(f"F[{run[0]}:{run[-1] + 1}] = [" + ", ".join(e(x) for x in range(run[0], run[-1] + 1)) + "]")
             run = []
         if k is not None:
             run.append(k)
     # The outcomes reached, in questionnaire order within the block.
     for k in sorted(mine):
         if nodes[k].outcome is not None:
-            lines.append(f"if {e(k)}:")
-            lines.append(f"    outs.append({const(nodes[k].outcome)})")
+            flag = e(k)
+            if flag == "True":
+                lines.append(f"outs.append({const(nodes[k].outcome)})")
+            elif flag != "False":
+                lines.append(f"if {flag}:")
+                lines.append(f"    outs.append({const(nodes[k].outcome)})")
     # Required items enabled, under a present parent, and unanswered (groups: without items).
     for k, p, group, node in required:
+        flag = e(k)
+        if flag == "False" or (absent and p >= 0):  # absent: no parent of the block is present
+            continue
+        if absent:
+            if flag != "True":
+                lines.append(f"if {flag}:")
+            lines.append(("    " if flag != "True" else "") + f"missing.append({k})")
+            continue
         # The parent is present: recorded in P, or (an answered question) by its value.
-        present = "" if p < 0 else f" and P[{p}] is not None" if KIND[p] != _QUESTION else f" and (P[{p}] is not None or V[{p}] is not None)"
+        present = [] if p < 0 else [f"P[{p}] is not None"] if KIND[p] != _QUESTION else [f"(P[{p}] is not None or V[{p}] is not None)"]
         empty = f"V[{k}] is not True" if group else f"V[{k}] is None"
-        lines.append(f"if {e(k)}{present} and {empty}:")
+        lines.append("if " + " and ".join(([] if flag == "True" else [flag]) + present + [empty]) + ":")
         lines.append(f"    missing.append({k})")
     # The blocks that read an item of this one which has an answer or another flag than in
     # the empty response.
+    changes: dict[int, list[str]] = {}  # mask -> the tests that mark it
     for k in sorted(mine):
         mask = readers.get(k)
         if not mask:
             continue
-        changed = f"{e(k)} is not {base[k]!r}"
-        if KIND[k] == _QUESTION:
-            changed = f"V[{k}] is not None or {changed}"
-        lines.append(f"if {changed}:")
-        lines.append(f"    D |= {mask}")
+        flag = e(k)
+        answered = KIND[k] == _QUESTION and not absent
+        if flag in _CONSTANT and not answered:
+            if _CONSTANT[flag] is not base[k]:
+                changes.setdefault(mask, []).append("True")
+            continue
+        changes.setdefault(mask, [])
+        if answered:
+            changes[mask].append(f"V[{k}] is not None")
+        changes[mask].append(f"{flag} is not {base[k]!r}")
+    for mask, tests in changes.items():
+        if "True" in tests:
+            lines.append(f"D |= {mask}")
+        elif tests:
+            lines.append("if " + " or ".join(tests) + ":")
+            lines.append(f"    D |= {mask}")
     return lines
 
 
