@@ -567,3 +567,94 @@ def test_a_block_decided_without_items_of_its_own_agrees():
             assert flags[plan.by_linkid["g1"].index] is not (q0 is False and q1 is True)
             assert _agree_each_way(plan, response)
             assert _agree_each_way(plan, qr({"linkId": "g0", "item": items}, status="in-progress"))
+
+
+# -- repeating groups (fhirrug.engine.repeats) ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def medication_plan():
+    from fhirrug.engine.samples import medication_questionnaire
+
+    return compile(medication_questionnaire())
+
+
+def medication_response(plan, rnd: random.Random, repetitions=(0, 6)) -> dict:
+    return random_response(plan, rnd, answer_rate=0.85, true_rate=0.5, empty_group_rate=0.05, strip_rate=0.6, repetitions=repetitions)
+
+
+def test_repeating_groups_take_their_fast_path_and_agree(medication_plan):
+    assert not medication_plan.flat and medication_plan.fast is not None
+    rnd = random.Random(21)
+    taken = 0
+    for k in range(800):
+        response = medication_response(medication_plan, rnd)
+        taken += agree(medication_plan, response)
+        # Per repetition (enabled_at, item_enabled: the stripped copy) as the general walker says.
+        assert strip_disabled(medication_plan, response) == _general(medication_plan, lambda: strip_disabled(medication_plan, response))
+    assert taken == 800
+
+
+def _general(plan, fn):
+    fast, plan.fast = plan.fast, None
+    try:
+        return fn()
+    finally:
+        plan.fast = fast
+
+
+def test_repeating_groups_find_disabled_answers_and_missing_items_per_repetition(medication_plan):
+    """Answers on items disabled in one repetition only, required items missing in one
+    repetition, a repetition without items, the group left out: the fast path's verdict is the
+    general walker's, and so is every issue (read from it)."""
+    rnd = random.Random(22)
+    codes = set()
+    for _ in range(300):
+        response = medication_response(medication_plan, rnd)
+        response["status"] = rnd.choice(["completed", "in-progress"])
+        agree(medication_plan, response)
+        codes.update(i.code for i in medication_plan.evaluate(response).issues)
+    assert {"Questionnaire_QR_Item_NotEnabled", "Questionnaire_QR_Item_Missing"} <= codes
+
+
+@pytest.mark.parametrize("how", MUTATIONS)
+def test_repeating_groups_unusual_responses_agree(medication_plan, how):
+    rnd = random.Random(hash(how) % 1000)
+    for _ in range(40):
+        agree(medication_plan, mutate(medication_plan, medication_response(medication_plan, rnd), rnd, how))
+
+
+def test_repeating_groups_out_of_a_row_fall_back(medication_plan):
+    rnd = random.Random(23)
+    response = medication_response(medication_plan, rnd, repetitions=(3, 3))
+    while [i["linkId"] for i in response["item"]].count("medicijn") != 3:
+        response = medication_response(medication_plan, rnd, repetitions=(3, 3))
+    assert fast_taken(medication_plan, response)
+    items = response["item"]
+    at = [k for k, i in enumerate(items) if i["linkId"] == "medicijn"]
+    broken = copy.deepcopy(response)
+    broken["item"].insert(at[1], {"linkId": "overig", "answer": [{"valueString": "tussendoor"}]})
+    assert not fast_taken(medication_plan, broken)
+    agree(medication_plan, broken)
+
+
+def test_plans_the_repeating_fast_path_does_not_handle():
+    group = lambda *children, **extra: item("g", "group", *children, repeats=True, **extra)  # noqa: E731
+    # A condition outside the repeating group on an item inside it (the nearest repetition).
+    assert compile(q(group(item("g.a")), item("b", enableWhen=[ew("g.a", answerBoolean=True)]))).fast is None
+    # A repeating group inside another.
+    assert compile(q(group(item("h", "group", item("h.a"), repeats=True)))).fast is None
+    # A repeating question with child items.
+    assert compile(q(item("r", "boolean", item("r.a"), repeats=True))).fast is None
+    # Inside the group, on the group's own items and on items outside it: handled.
+    assert compile(q(item("x"), group(item("g.a"), item("g.b", enableWhen=[ew("g.a", answerBoolean=True), ew("x", answerBoolean=True)], enableBehavior="any")))).fast is not None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), hows=st.lists(st.sampled_from(MUTATIONS), max_size=2))
+def test_repeating_groups_hypothesis(medication_plan, seed, hows):
+    rnd = random.Random(seed)
+    response = medication_response(medication_plan, rnd)
+    for how in hows:
+        response = mutate(medication_plan, response, rnd, how)
+    agree(medication_plan, response)

@@ -126,6 +126,12 @@ class Engine:
         self._paths = {id(getattr(r, "data", None)): str(getattr(r, "path", "")) for r in getattr(package, "resources", ())}
         self._plans: dict[int, tuple[dict, Plan]] = {}  # id -> (questionnaire kept alive, its plan)
 
+    @property
+    def compiled(self) -> int:
+        """How many plans this Engine has compiled (a batch freezes them for the garbage
+        collector when the number grows: `fhirrug.engine.collector`)."""
+        return len(self._plans)
+
     def plan_for(self, questionnaire: dict, container: dict | None = None) -> Plan:
         hit = self._plans.get(id(questionnaire))
         if hit is not None and hit[0] is questionnaire:

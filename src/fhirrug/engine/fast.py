@@ -49,6 +49,7 @@ from .findings import not_enabled as _not_enabled
 _OTHER = 0  # never answered in the fast path: display, group without children, no fast key
 _QUESTION = 1  # answered with one well-typed value
 _GROUP = 2  # a group with child items
+_SCOPE = 3  # a repeating group (only in plans with repeating groups: repeats.py)
 
 class Declined(Exception):
     """The response has a shape the fast path does not handle: the general walker decides."""
@@ -107,6 +108,179 @@ def _missing_all(plan, response: dict, P: list, V: list, ks: list, severity: str
     return out
 
 
+def kinds(plan, scopes: bool = False) -> tuple:
+    """The walker's kind of each plan node (scopes: repeating groups are `_SCOPE`, for the fast
+    path of plans with repeating groups, `repeats.py`)."""
+    out = []
+    for node in plan.nodes:
+        if node.fast_key is not None and node.fast_key in _FAST_TYPES and node.value_keys:
+            out.append(_QUESTION)
+        elif node.type == "group" and node.children:
+            out.append(_SCOPE if scopes and node.scope else _GROUP)
+        else:
+            out.append(_OTHER)
+    return tuple(out)
+
+
+def _by_system(pairs):
+    if pairs is None:
+        return None
+    grouped: dict = {}
+    for system, code in pairs:
+        grouped.setdefault(system, set()).add(code)
+    return {system: frozenset(codes) for system, codes in grouped.items()}
+
+
+def level(KIND: tuple, children: dict, offset: int = 0, levels: dict | None = None) -> dict:
+    """The walker's table of one list level: linkId -> everything it needs about the item, in
+    one lookup: (index - offset, kind, value key, value type, Coding options, text, the
+    children's level, the one system of its Coding options). Coding options: system -> the
+    frozenset of its codes; None for any Coding; False: not a Coding (by system, so that checking
+    an answer allocates nothing). Indexes are the plan's, less `offset` (a repeating group's
+    items are walked into arrays of their own)."""
+    levels = {} if levels is None else levels
+    out = {}
+    for link, node in children.items():
+        # An item with value constraints (model/constraints.py) is left out: the lookup fails
+        # and the general walker, which checks them, evaluates the response.
+        if node.constraints is not None:
+            continue
+        k = node.index
+        options = _by_system(node.fast_options) if node.fast_key == "valueCoding" else False
+        child = None
+        if KIND[k] == _GROUP or KIND[k] == _SCOPE:
+            child = levels.get(k)
+            if child is None:
+                child = levels[k] = level(KIND, node.child_by_linkid, k if KIND[k] == _SCOPE else offset, levels)
+        # The one system of a question's Coding options: its answers are kept as their code.
+        single = next(iter(options)) if options and len(options) == 1 else None
+        if KIND[k] == _SCOPE:  # a repeating group: the empty arrays of a repetition
+            options = [None] * (1 + len(_descendants(node)))
+        out[link] = (k - offset, KIND[k], node.fast_key, node.fast_type, options, node.text, child, single)
+    return out
+
+
+def _descendants(node) -> list:
+    """The items under `node`, in preorder (plan index order)."""
+    out, stack = [], list(reversed(node.children))
+    while stack:
+        child = stack.pop()
+        out.append(child)
+        stack.extend(reversed(child.children))
+    return out
+
+
+def walk(items: list, index: dict, V: list, P: list, answered) -> None:
+    """Record the items of one list (`index`: its level table) and of every group in it: `V[k]`
+    the answer value (a group with items: True), `P[k]` True for an item present without an
+    answer value; `answered` appends the index of each question answered. A repeating group's
+    repetitions are walked into arrays of their own (by index less the group's, the group's
+    slot 0 True when it holds items): `V[k]` is the list of their (V, P). Raises `Declined` at
+    anything else. Iterative: a group's items are walked in place (a stack of the lists being
+    walked), not by a call per group."""
+    stack: list = []
+    last = -1
+    level = iter(items)
+    while True:
+        for item in level:
+            if item.__class__ is not dict:
+                raise _Slow
+            try:
+                k, kind, key, typ, opts, text, child, single = index[item["linkId"]]
+            except (KeyError, TypeError):  # no linkId, one unknown here, or one that is no string
+                raise _Slow from None
+            if k <= last and (k != last or kind != _SCOPE):  # out of order, or repeated (a repeating group: in a row)
+                raise _Slow
+            last = k
+            if kind == 1:  # a question answered in the fast path (its position found when needed)
+                # (Subscripts, not .get(): a missing key is a KeyError, declined like the rest.
+                # A string of one character or an object of one key unpacks too: then `a` is a
+                # string, which is declined next.)
+                try:
+                    if len(item) == 2:  # linkId and answer
+                        [a] = item["answer"]
+                    else:
+                        if item.get("item") is not None:
+                            raise _Slow
+                        shown = item.get("text")
+                        if shown is not None and shown != text:
+                            raise _Slow
+                        ans = item.get("answer")
+                        if ans is None:
+                            P[k] = True  # present, unanswered
+                            continue
+                        [a] = ans
+                    if a.__class__ is not dict or len(a) != 1:
+                        raise _Slow
+                    v = a[key]
+                except (KeyError, ValueError, TypeError):  # not exactly one answer of the type
+                    raise _Slow from None
+                if v.__class__ is not typ:
+                    raise _Slow
+                if opts is not False:
+                    # A Coding: its system and code are all an enableWhen compares.
+                    system, code = v.get("system"), v.get("code")
+                    if code.__class__ is not str or (system is not None and system.__class__ is not str):
+                        raise _Slow
+                    if opts is not None:
+                        codes = opts.get(system)
+                        if codes is None or code not in codes:
+                            raise _Slow
+                        if single is not None:
+                            v = code  # the system is the options' one
+                V[k] = v
+                answered(k)
+            elif kind == 0:
+                P[k] = True  # present
+                if len(item) == 1:
+                    continue
+                if item.get("answer") is not None or item.get("item") is not None:
+                    raise _Slow
+                shown = item.get("text")
+                if shown is not None and shown != text:
+                    raise _Slow
+            else:  # a group with child items (or a repeating one)
+                P[k] = True  # present
+                if len(item) == 2:  # linkId and item
+                    try:
+                        sub = item["item"]
+                    except KeyError:
+                        raise _Slow from None
+                else:
+                    if item.get("answer") is not None:
+                        raise _Slow
+                    shown = item.get("text")
+                    if shown is not None and shown != text:
+                        raise _Slow
+                    sub = item.get("item")
+                if sub is not None and sub.__class__ is not list:
+                    raise _Slow
+                if kind == _SCOPE:  # a repetition: arrays of its own (`opts`: the empty ones)
+                    reps = V[k]
+                    if reps is None:
+                        reps = V[k] = []
+                    if not sub:
+                        reps.append((opts, opts))  # no items: nothing is written into them
+                        continue
+                    here = (opts.copy(), opts.copy())
+                    here[0][0] = True
+                    reps.append(here)
+                    stack.append((level, index, last, V, P))
+                    V, P = here
+                    level, index, last = iter(sub), child, -1
+                    break
+                if sub:
+                    V[k] = True
+                    # Into the group's items; this list goes on after them.
+                    stack.append((level, index, last, V, P))
+                    level, index, last = iter(sub), child, -1
+                    break
+        else:  # this list is done: back to the one holding it
+            if not stack:
+                return
+            level, index, last, V, P = stack.pop()
+
+
 def compile_fast(plan, every: bool = False):
     """The fast evaluator of a flat plan: `fast(response, issues, file) -> (flags, outcomes)` (the
     issues appended to `issues`), which raises `Declined` when the response needs the general
@@ -116,152 +290,12 @@ def compile_fast(plan, every: bool = False):
     general walker)."""
     if not plan.flat or not plan.nodes or plan.enable is None:
         return None
-    nodes = plan.nodes
-    n = len(nodes)
-    kinds = []
-    for node in nodes:
-        if node.fast_key is not None and node.fast_key in _FAST_TYPES and node.value_keys:
-            kinds.append(_QUESTION)
-        elif node.type == "group" and node.children:
-            kinds.append(_GROUP)
-        else:
-            kinds.append(_OTHER)
-    KIND = tuple(kinds)
+    n = len(plan.nodes)
+    KIND = kinds(plan)
     decide = _generate(plan, KIND, every)
     if decide is None:
         return None
-
-    # Per list level, linkId -> everything the walker needs about the item, in one lookup:
-    # (node index, kind, value key, value type, Coding options, text, the children's level,
-    # the one system of its Coding options).
-    # Coding options: system -> the frozenset of its codes; None for any Coding; False: not a
-    # Coding. (By system, so that checking an answer allocates nothing.)
-    levels: dict[int, dict] = {}
-
-    def by_system(pairs):
-        if pairs is None:
-            return None
-        grouped: dict = {}
-        for system, code in pairs:
-            grouped.setdefault(system, set()).add(code)
-        return {system: frozenset(codes) for system, codes in grouped.items()}
-
-    def level(children: dict) -> dict:
-        out = {}
-        for link, node in children.items():
-            # An item with value constraints (model/constraints.py) is left out: the lookup
-            # fails and the general walker, which checks them, evaluates the response.
-            if node.constraints is not None:
-                continue
-            k = node.index
-            options = by_system(node.fast_options) if node.fast_key == "valueCoding" else False
-            child = None
-            if KIND[k] == _GROUP:
-                child = levels.get(k)
-                if child is None:
-                    child = levels[k] = level(node.child_by_linkid)
-            # The one system of a question's Coding options: its answers are kept as their code.
-            single = next(iter(options)) if options and len(options) == 1 else None
-            out[link] = (k, KIND[k], node.fast_key, node.fast_type, options, node.text, child, single)
-        return out
-
-    top_level = level(plan.top_by_linkid)
-
-    def walk(items: list, V: list, P: list, answered) -> None:
-        """Record the items of the response (`items`: its top-level list) and of every group in
-        it; `answered` appends the index of each question answered. Iterative: a group's items
-        are walked in place (a stack of the lists being walked), not by a call per group."""
-        stack: list = []
-        index = top_level
-        last = -1
-        level = iter(items)
-        while True:
-            for item in level:
-                if item.__class__ is not dict:
-                    raise _Slow
-                try:
-                    k, kind, key, typ, opts, text, child, single = index[item["linkId"]]
-                except (KeyError, TypeError):  # no linkId, one unknown here, or one that is no string
-                    raise _Slow from None
-                if k <= last:  # out of order, or repeated
-                    raise _Slow
-                last = k
-                if kind == 1:  # a question answered in the fast path (its position found when needed)
-                    # (Subscripts, not .get(): a missing key is a KeyError, declined like the rest.
-                    # A string of one character or an object of one key unpacks too: then `a` is
-                    # a string, which is declined next.)
-                    try:
-                        if len(item) == 2:  # linkId and answer
-                            [a] = item["answer"]
-                        else:
-                            if item.get("item") is not None:
-                                raise _Slow
-                            shown = item.get("text")
-                            if shown is not None and shown != text:
-                                raise _Slow
-                            ans = item.get("answer")
-                            if ans is None:
-                                P[k] = True  # present, unanswered
-                                continue
-                            [a] = ans
-                        if a.__class__ is not dict or len(a) != 1:
-                            raise _Slow
-                        v = a[key]
-                    except (KeyError, ValueError, TypeError):  # not exactly one answer of the type
-                        raise _Slow from None
-                    if v.__class__ is not typ:
-                        raise _Slow
-                    if opts is not False:
-                        # A Coding: its system and code are all an enableWhen compares.
-                        system, code = v.get("system"), v.get("code")
-                        if code.__class__ is not str or (system is not None and system.__class__ is not str):
-                            raise _Slow
-                        if opts is not None:
-                            codes = opts.get(system)
-                            if codes is None or code not in codes:
-                                raise _Slow
-                            if single is not None:
-                                v = code  # the system is the options' one
-                    V[k] = v
-                    answered(k)
-                elif kind == 2:  # a group with child items
-                    P[k] = True  # present
-                    if len(item) == 2:  # linkId and item
-                        try:
-                            sub = item["item"]
-                        except KeyError:
-                            raise _Slow from None
-                    else:
-                        if item.get("answer") is not None:
-                            raise _Slow
-                        shown = item.get("text")
-                        if shown is not None and shown != text:
-                            raise _Slow
-                        sub = item.get("item")
-                        if sub is None:
-                            continue
-                    if sub.__class__ is not list:
-                        raise _Slow
-                    if sub:
-                        V[k] = True
-                        # Into the group's items; this list goes on after them.
-                        stack.append((level, index, last))
-                        level, index, last = iter(sub), child, -1
-                        break
-                else:
-                    P[k] = True  # present
-                    if len(item) == 1:
-                        continue
-                    if item.get("answer") is not None or item.get("item") is not None:
-                        raise _Slow
-                    shown = item.get("text")
-                    if shown is not None and shown != text:
-                        raise _Slow
-            else:  # this list is done: back to the one holding it
-                if not stack:
-                    return
-                level, index, last = stack.pop()
-
+    top_level = level(KIND, plan.top_by_linkid)
     NONE = [None] * n
     # every: all blocks run, as if the response touched them all
     START = (1 << decide.blocks) - 1 if every else 0
@@ -274,7 +308,7 @@ def compile_fast(plan, every: bool = False):
         if items is not None:
             if items.__class__ is not list:
                 raise _Slow
-            walk(items, V, P, answered.append)
+            walk(items, top_level, V, P, answered.append)
         flags, outs, missing = decide(V, P, START)
         if answered:
             # Answers on disabled items, in response order (= node order here): one record for

@@ -24,7 +24,8 @@ from ..model.constraints import check_response
 from ..model.types import ITEM_VALUE_KEYS, VALUE_PYTHON_TYPES, VALUE_TYPE_NAMES, VALUE_TYPE_OK  # noqa: F401 - re-exported
 
 from .fast import FALLBACK, compile_fast
-from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances, strip_disabled
+from .repeats import compile_repeats
+from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances, repetition_issues, strip_disabled
 
 _never = never
 
@@ -162,7 +163,12 @@ class Plan:
             self.enable = self._generate()
         except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans use the loop
             self.enable = None
-        self.fast = compile_fast(self) if self.response_constraints is None else None
+        if self.response_constraints is not None:
+            self.fast = None
+        elif self.flat:
+            self.fast = compile_fast(self)
+        else:  # repeating groups (repeats.py)
+            self.fast = compile_repeats(self)
 
     # -- evaluating -----------------------------------------------------------------------
 
@@ -180,11 +186,18 @@ class Plan:
                 if reference != self.canonical and isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
                     issues.append(Issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", file, f"{QR}.questionnaire"))
                 try:
-                    flags, outcomes = fast(response, issues, file)
+                    found = fast(response, issues, file)
                 except FALLBACK:  # a shape the fast path declines: the general path decides, and reports
                     pass
                 else:
-                    return Evaluation(self, response, issues, file, flags, None, None, outcomes)
+                    if self.flat:
+                        return Evaluation(self, response, issues, file, found[0], None, None, found[1])
+                    # Repeating groups: flags enabled in some repetition; the issues (their
+                    # severity known) and what is per repetition from the general walker, when read.
+                    kept: list = [None]
+                    if found[2] is not None:
+                        issues.append((found[2], repetition_issues, (self, response, file, kept)))
+                    return Evaluation(self, response, issues, file, None, None, None, found[1], found[0], kept)
             return self._general(response, file)
         except Exception as exc:  # noqa: BLE001 - contained per response, reported, never hidden
             issue = Issue("fhirrug-internal-error", FATAL, f"evaluating the response failed (a bug in fhirrug; please report it): {type(exc).__name__}: {exc}", file, "")

@@ -52,9 +52,9 @@ class Evaluation:
     valid: no issue of severity error or fatal.
     """
 
-    __slots__ = ("plan", "response", "file", "_raw", "_issues", "_flags", "_instances", "_item_enabled", "_outcomes")
+    __slots__ = ("plan", "response", "file", "_raw", "_issues", "_flags", "_instances", "_item_enabled", "_outcomes", "_any", "_general")
 
-    def __init__(self, plan: Plan, response: Any, issues: list, file: str = "", flags=None, instances=None, item_enabled=None, outcomes=None):
+    def __init__(self, plan: Plan, response: Any, issues: list, file: str = "", flags=None, instances=None, item_enabled=None, outcomes=None, any_flags=None, general=None):
         self.plan = plan
         self.response = response
         self.file = file
@@ -64,6 +64,10 @@ class Evaluation:
         self._instances = instances  # general: list of (node, position, enabled)
         self._item_enabled = item_enabled  # general: id(QR item dict) -> enabled
         self._outcomes = outcomes  # the fast path: the plan's outcome dicts reached (copied on access)
+        # The fast path of repeating groups (repeats.py): flags by node index, enabled in at least
+        # one repetition; what is per repetition comes from the general walker, when asked.
+        self._any = any_flags
+        self._general = general  # [the general walker's Evaluation, once made] (see `repetitions`)
 
     @property
     def response_id(self) -> str | None:
@@ -100,16 +104,23 @@ class Evaluation:
                 return False
         return True
 
+    def _repetitions(self) -> Evaluation:
+        return repetitions(self.plan, self.response, self.file, self._general)
+
     @property
     def enabled(self) -> list[str]:
         nodes = self.plan.nodes
         if self._flags is not None:
             return list(compress(self.plan.link_ids, self._flags))
+        if self._any is not None:
+            return list(compress(self.plan.link_ids, self._any))
         seen = {node.index for node, _, on in self._instances or () if on}
         return [n.linkId for n in nodes if n.index in seen]
 
     @property
     def enabled_at(self) -> dict[str, list[tuple]]:
+        if self._any is not None:
+            return self._repetitions().enabled_at
         result: dict[str, list[tuple]] = {}
         if self._flags is not None:
             for node in self.plan.nodes:
@@ -155,7 +166,23 @@ class Evaluation:
         """Enabledness of one QR item dict of this response (None: not matched to the questionnaire)."""
         if self._flags is not None:
             return None if node is None else self._flags[node.index]
+        if self._any is not None:
+            return self._repetitions().item_enabled(item, node)
         return (self._item_enabled or {}).get(id(item))
+
+
+def repetitions(plan: Plan, response: dict, file: str, kept: list) -> Evaluation:
+    """The general instance walker's evaluation of a response whose repeating groups the fast
+    path decided (repeats.py): what it says per repetition, and its issues. Made once, kept in
+    `kept` (a one-slot list shared by the Evaluation and its lazy issue record, so that neither
+    refers to the other: no reference cycle keeps a batch's responses alive)."""
+    if kept[0] is None:
+        kept[0] = evaluate_instances(plan, response, _Walk(plan, file))
+    return kept[0]
+
+
+def repetition_issues(plan: Plan, response: dict, file: str, kept: list) -> list[Issue]:
+    return repetitions(plan, response, file, kept).issues
 
 
 # -- checks shared by both walkers ----------------------------------------------------------
@@ -422,6 +449,10 @@ def evaluate_flat(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
     items = _items_of(walk, response.get("item"), QR)
     if items:
         visit(items, None, QR)
+    # A nested function that calls itself refers to itself through its closure: a reference
+    # cycle (holding the response) that only the garbage collector would free. Broken here, so
+    # a batch frees each response as soon as it is done with.
+    visit = None
 
     if plan.enable is not None:
         enabled = plan.enable(answers)
@@ -582,6 +613,7 @@ def evaluate_instances(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
     items = _items_of(walk, response.get("item"), QR)
     if items:
         visit(items, root, QR)
+    visit = None  # no reference cycle left behind (see evaluate_flat)
 
     # Complete the tree with an instance for every item the response leaves out, in
     # questionnaire order, so that enabledness is known for all of them.
@@ -598,6 +630,7 @@ def evaluate_instances(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
                 complete(each)
 
     complete(root)
+    complete = None
 
     def enabled(inst: _Instance) -> bool:
         state = inst.state
@@ -642,6 +675,11 @@ def evaluate_instances(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
             walk.required_missing(node, _instance_path(inst), completed)
     item_enabled = {key: inst.state is True for key, inst in by_item.items()}
     walk.release(lambda node, item: item_enabled.get(id(item), False))
+    # The instances refer to their parents and the parents to them: cut the upward links, and
+    # the recursive `enabled`, so that reference counting frees them (see evaluate_flat).
+    enabled = None
+    for inst in ordered:
+        inst.parent = None
     return Evaluation(plan, response, walk.issues, walk.file, instances=instances, item_enabled=item_enabled)
 
 
@@ -713,6 +751,7 @@ def strip_disabled(plan: Plan, response: dict, evaluation: Evaluation | None = N
         return out
 
     result["item"] = keep(response["item"], result["item"], None)
+    keep = None  # no reference cycle left behind (see evaluate_flat)
     if not result["item"]:
         del result["item"]
     return result
