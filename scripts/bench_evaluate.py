@@ -3,11 +3,14 @@
 
 Workloads (per response, best of --rounds):
   zelfdiagnose  the book's self-diagnosis form (questionnaires/Questionnaire-zelfdiagnose-
-                lage-rugklachten.json, 124 items) with -n generated responses as a form sends
+                lage-rugklachten.json, 252 items) with -n generated responses as a form sends
                 them (fhirrug.engine.samples: answers drawn per type, 90% with the answers of
                 disabled items removed)
   chain51       and wide500: ../shared/bench/make_workloads.py (run into a temporary folder
                 when ../shared is beside the repository, or --workloads DIR)
+  medicatie     a repeating group (fhirrug.engine.samples.medication_questionnaire: the
+                medicines taken for the pain, 9 items a repetition, conditions inside the
+                repetition and on an answer outside it), responses of 1 to 10 repetitions
 
 Printed per workload:
   parse            json.loads, and orjson.loads (the fast parser of `fhirrug[fast]`)
@@ -15,19 +18,21 @@ Printed per workload:
   ratios           the same parser on both sides: (json.loads+evaluate)/json.loads and
                    (orjson+evaluate)/orjson; and, labelled mixed, (orjson+evaluate)/json.loads
   evaluation alone (parse+evaluate) - parse, against the best peer engine's figure
-                   (../shared/bench/README.md; for the self-diagnosis, derived from issue 15)
+                   (../shared/bench/README.md; for the self-diagnosis, derived from issue 15;
+                   for the repeating group, against fhirrug's own general walker: no peer figure)
   compile          building the Plan (model, plan, generated code), ms
   issues, R4B      + every issue materialised; fhir.resources R4B model_validate_json (parse only)
-Then: the targets of issue 15, met or not; a scaling table (50 / 500 / 5,000 items: responses
-holding every item, and holding one group of 50); NDJSON streaming through fhirrug.engine.batch
-with resident memory at 10% and 100% of the file.
+Then: the targets of issue 15, met or not; two scaling tables: forms of 50 / 500 / 5,000 items
+(responses holding every item, and holding one group of 50), and responses of 10 / 1,000 / 5,000
+repetitions of the repeating group, per repetition, with the garbage collector off, on as
+Python sets it, and as a batch sets it (fhirrug.engine.collector.BatchCollector); NDJSON
+streaming through fhirrug.engine.batch with resident memory at 10% and 100% of the file.
 
 Timing: process CPU time (time.process_time), loops that keep nothing alive, both sides in the
-same run, and the garbage collector off inside every timed loop on both sides, as `timeit` does:
-with a content package in memory, collections triggered by parsing cost more than the engine and
-vary from run to run (tuning the collector for batches is issue 18). The streaming figure is
-wall time, collector on. The load average is printed before and after: on a shared machine,
-figures are provisional.
+same run, and the garbage collector off inside every timed loop on both sides, as `timeit` does,
+except where a table says otherwise (the repetitions table: off, on, batch; the streaming figure:
+as `fhirrug evaluate` runs, in a BatchCollector). The load average is printed before and after:
+on a shared machine, figures are provisional.
 
 Usage: scripts/bench_evaluate.py [-n 100000] [--rounds 5] [--workloads DIR] [--keep FILE] [--no-stream]
 """
@@ -49,7 +54,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from fhirrug.engine import Engine, Plan, compile  # noqa: E402
-from fhirrug.engine.samples import random_response  # noqa: E402
+from fhirrug.engine.collector import BatchCollector  # noqa: E402
+from fhirrug.engine.samples import medication_questionnaire, random_response  # noqa: E402
 from fhirrug.package import load_package  # noqa: E402
 
 try:
@@ -95,6 +101,18 @@ def best_of(rounds: int, fn, items) -> float:
         finally:
             gc.enable()
     return best / len(items)
+
+
+def generate_repeating(plan, n: int, repetitions: tuple[int, int] = (1, 10), seed: int = 20261203) -> list[bytes]:
+    """n responses to the repeating-group form: medicines taken (the group enabled), each with
+    repetitions[0] to repetitions[1] repetitions, answers drawn as `generate` does."""
+    rnd = random.Random(seed)
+    out = []
+    for k in range(n):
+        response = random_response(plan, rnd, answer_rate=0.9, true_rate=0.5, empty_group_rate=0, strip_rate=0.9,
+                                   statuses=("completed",), response_id=f"m{k}", repetitions=repetitions)
+        out.append(json.dumps(response, ensure_ascii=False).encode("utf-8"))
+    return out
 
 
 def generate(plan, n: int, seed: int = 20261125) -> list[bytes]:
@@ -165,7 +183,33 @@ def bench(name: str, plan, lines: list[bytes], rounds: int, model_sample: int) -
         result["model_error"] = str(exc)
     sample = lines[:2000]
     result["invalid_share"] = sum(1 for line in sample if not evaluate(json.loads(line)).valid) / len(sample)
+    result["fast_share"] = sum(1 for line in sample if takes_fast_path(plan, json.loads(line))) / len(sample)
     return result
+
+
+def takes_fast_path(plan, response) -> bool:
+    if plan.fast is None:
+        return False
+    try:
+        plan.fast(response, [], "")
+    except Exception:  # noqa: BLE001 - declined: the general walker evaluates it
+        return False
+    return True
+
+
+def general_walker(plan, lines: list[bytes], rounds: int) -> float:
+    """Evaluation alone by the general walker (the plan without its fast path), us per response."""
+    def parse(ls):
+        for line in ls:
+            json.loads(line)
+
+    def run(ls):
+        for line in ls:
+            ev = plan.evaluate(json.loads(line))
+            ev.valid
+            ev.outcomes
+
+    return (best_of(rounds, run, lines) - best_of(rounds, parse, lines)) * 1e6
 
 
 def alone(result: dict) -> float:
@@ -173,11 +217,13 @@ def alone(result: dict) -> float:
     return min(result["evaluate"][p] - result["parse"][p] for p in result["parse"])
 
 
-def report(result: dict, compile_time: float, peer: tuple[str, float, str] | None) -> list[tuple]:
-    """Print one workload; returns (workload, target, measured, met) rows."""
+def report(result: dict, compile_time: float, peer: tuple[str, float, str] | None, targets: bool = True) -> list[tuple]:
+    """Print one workload; returns (workload, target, measured, met) rows (none when `targets`
+    is false: a workload issue 15 sets no target for)."""
     J = result["parse"]["json.loads"]
     JE = result["evaluate"]["json.loads"]
-    print(f"\n== {result['workload']}: {result['items']} items, {result['responses']} responses ({result['invalid_share']:.0%} invalid), compile {compile_time:.1f} ms")
+    print(f"\n== {result['workload']}: {result['items']} items, {result['responses']} responses ({result['invalid_share']:.0%} invalid, "
+          f"{result['fast_share']:.0%} through the fast path), compile {compile_time:.1f} ms")
     print(f"  {'json.loads':<34} {J:9.1f} us/response")
     print(f"  {'json.loads + evaluate':<34} {JE:9.1f} us/response   {JE / J:.2f}x json.loads (same parser both sides)   {1e6 / JE:,.0f} responses/s")
     rows = [(result["workload"], "parse+evaluate <= 2.0x json.loads (json.loads both sides)", JE / J, JE / J <= TARGETS["same-parser json.loads"])]
@@ -195,6 +241,10 @@ def report(result: dict, compile_time: float, peer: tuple[str, float, str] | Non
         line += f"   {figure / evaluation:.1f}x faster than {label} ({figure:.0f} us, {how})"
         rows.append((result["workload"], f"evaluation alone >= 15x the best peer ({label})", figure / evaluation, figure / evaluation >= TARGETS["vs best peer"]))
     print(line)
+    if not targets:
+        rows = []
+    if "general" in result:
+        print(f"  {'the general walker alone':<34} {result['general']:9.1f} us/response   the fast path is {result['general'] / evaluation:.1f}x faster (no peer figure for repeating groups)")
     print(f"  {'json.loads + evaluate + issues':<34} {result['issues']:9.1f} us/response   {result['issues'] / J:.2f}x json.loads")
     if "model" in result:
         m = result["model"]
@@ -297,6 +347,87 @@ def report_scaling(rows: list[dict]) -> None:
     print("  arrays of one slot per item of the form that every response allocates (the flags, answers, presence).")
 
 
+def repetition_responses(plan, repetitions: int, count: int) -> list[bytes]:
+    """`count` responses with `repetitions` repetitions each, the group enabled ("medicatie":
+    ja), the answers of disabled items removed."""
+    rnd = random.Random(repetitions)
+    out = []
+    for k in range(count):
+        response = random_response(plan, rnd, answer_rate=0.9, true_rate=0.5, empty_group_rate=0, strip_rate=0,
+                                   statuses=("completed",), response_id=f"s{k}", repetitions=(repetitions, repetitions))
+        response["item"] = [it if it["linkId"] != "medicatie" else {"linkId": "medicatie", "answer": [{"valueBoolean": True}]} for it in response["item"]]
+        out.append(json.dumps(plan.strip(response)).encode())
+    return out
+
+
+def timed(rounds: int, fn, items, collector: str, engine) -> float:
+    """Seconds per item, best of `rounds`, with the collector "off", "on" (as Python sets it,
+    with the package in memory) or as a "batch" sets it (BatchCollector)."""
+    best = float("inf")
+    for _ in range(rounds):
+        gc.collect()
+        if collector == "off":
+            gc.disable()
+        try:
+            if collector == "batch":
+                with BatchCollector(engine):
+                    start = time.process_time()
+                    fn(items)
+                    elapsed = time.process_time() - start
+            else:
+                start = time.process_time()
+                fn(items)
+                elapsed = time.process_time() - start
+        finally:
+            gc.enable()
+        best = min(best, elapsed)
+    return best / len(items)
+
+
+def scaling_repetitions(rounds: int, engine) -> list[dict]:
+    plan = compile(medication_questionnaire())
+    general = Plan(plan.questionnaire)
+    general.fast = None  # the instance walker, as before the fast path of repeating groups
+    rows = []
+    for repetitions in (10, 1000, 5000):
+        lines = repetition_responses(plan, repetitions, max(4, 20000 // repetitions))
+
+        def parse(ls):
+            for line in ls:
+                json.loads(line)
+
+        def run(ls, evaluate=plan.evaluate):
+            for line in ls:
+                ev = evaluate(json.loads(line))
+                ev.valid
+                ev.outcomes
+
+        row = {"repetitions": repetitions, "responses": len(lines)}
+        for collector in ("off", "on", "batch"):
+            row[collector] = (timed(rounds, parse, lines, collector, engine) * 1e6 / repetitions,
+                              timed(rounds, run, lines, collector, engine) * 1e6 / repetitions)
+        row["general"] = timed(max(1, rounds // 2), lambda ls: run(ls, general.evaluate), lines, "off", engine) * 1e6 / repetitions
+        rows.append(row)
+    return rows
+
+
+def report_scaling_repetitions(rows: list[dict]) -> None:
+    print("\n== scaling: responses of 10 / 1,000 / 5,000 repetitions of the repeating group (medicatie), us per repetition:")
+    print("   json.loads + evaluate, json.loads alone, and evaluation alone (the difference), with the garbage collector off,")
+    print("   on as Python sets it (the package in memory), and as a batch sets it (BatchCollector: gc.freeze, threshold")
+    print("   300,000); the general walker's evaluation alone, collector off")
+    head = "   ".join(f"{c + ': json+eval':>16} {'json':>6} {'eval':>6}" for c in ("off", "on", "batch"))
+    print(f"  {'repetitions':>11}   {head}   {'general walker':>14}")
+    for row in rows:
+        cells = "   ".join(f"{row[c][1]:>16.2f} {row[c][0]:>6.2f} {row[c][1] - row[c][0]:>6.2f}" for c in ("off", "on", "batch"))
+        print(f"  {row['repetitions']:>11}   {cells}   {row['general'] - row['off'][0]:>14.2f}")
+    first, last = rows[0], rows[-1]
+    for c in ("off", "on", "batch"):
+        growth = (last[c][1] - last[c][0]) / (first[c][1] - first[c][0])
+        print(f"  5,000 against 10 repetitions, per repetition, collector {c + ':':<6} json.loads + evaluate {last[c][1] / first[c][1]:.2f}x, "
+              f"json.loads {last[c][0] / first[c][0]:.2f}x, evaluation alone {growth:.2f}x (1.00x: linear)")
+
+
 # -- streaming --------------------------------------------------------------------------------
 
 
@@ -326,11 +457,13 @@ def stream(lines: list[bytes], engine) -> dict:
     gc.collect()
     start = time.perf_counter()
     try:
-        for k, item in enumerate(iter_inputs([path]), 1):
-            record, _ = evaluate_input(engine, item, None)
-            summary.add(record)
-            if k == checkpoint:
-                rss_10 = rss_kib()
+        with BatchCollector(engine) as collector:  # as `fhirrug evaluate` streams
+            for k, item in enumerate(iter_inputs([path]), 1):
+                record, _ = evaluate_input(engine, item, None)
+                summary.add(record)
+                collector.after()
+                if k == checkpoint:
+                    rss_10 = rss_kib()
         elapsed = time.perf_counter() - start
     finally:
         os.unlink(path)
@@ -377,6 +510,13 @@ def main() -> int:
             repeat = max(1, 5000 // len(responses) // (1 if name == "chain51" else 10))
             results[name] = (bench(name, compile(q), [json.dumps(r).encode() for r in responses] * repeat, args.rounds, 100), compile_ms(q))
 
+    medication = compile(medication_questionnaire())
+    general = Plan(medication.questionnaire)
+    general.fast = None
+    repeating = generate_repeating(medication, max(2000, args.n // 10))
+    results["medicatie"] = (bench("medicatie", medication, repeating, args.rounds, 200), compile_ms(medication.questionnaire))
+    results["medicatie"][0]["general"] = general_walker(general, repeating[:2000], args.rounds)
+
     rows = []
     for name, (result, compile_time) in results.items():
         peer = None
@@ -388,13 +528,14 @@ def main() -> int:
             (sd_times, sd_eval), (chain_times, chain_eval) = ISSUE_RATIOS["zelfdiagnose"], ISSUE_RATIOS["chain51"]
             ratio = (sd_times * sd_eval * result["parse"]["json.loads"]) / (chain_times * chain_eval * results["chain51"][0]["parse"]["json.loads"])
             peer = (label, chain_figure * ratio, f"derived: {chain_figure:.0f} us on chain51 x {ratio:.2f} by issue 15's ratios")
-        rows += report(result, compile_time, peer)
+        rows += report(result, compile_time, peer, targets=name != "medicatie")
 
     print("\n== targets (issue 15)")
     for workload, target, measured, met in rows:
         print(f"  {'met    ' if met else 'NOT MET'}  {workload:<13} {target:<62} {measured:.2f}x")
 
     report_scaling(scaling(args.rounds))
+    report_scaling_repetitions(scaling_repetitions(args.rounds, engine))
 
     if not args.no_stream:
         s = stream(lines, engine)
