@@ -170,3 +170,74 @@ def emit(text: str, output: Path | None = None) -> None:
     from ..jsonio import atomic_write
 
     atomic_write(output, data)
+
+
+@contextlib.contextmanager
+def emit_stream(output: Path | None = None, chunk: int = 1 << 16) -> Iterator:
+    """As `emit`, for a report written piece by piece (one too big to hold in memory): yields
+    `write(text)`. To stdout as it comes (a reader that goes away ends the command at once with
+    status 141, as `stdout_gone` says: the verdict on what was never written is unknown), or into a temp file beside `output` that replaces it when the block ends
+    without an exception (atomically, as `emit` writes: fsync, os.replace, fsync of the folder;
+    the file keeps its mode)."""
+    import tempfile
+
+    from ..jsonio import fsync_dir
+
+    pending: list[bytes] = []
+    size = 0
+
+    def write(text: str) -> None:
+        nonlocal size
+        data = _encode(text)
+        pending.append(data)
+        size += len(data)
+        if size >= chunk:
+            flush()
+
+    if output is None:
+        stream = click.get_binary_stream("stdout")
+
+        def flush() -> None:
+            nonlocal size
+            stream.write(b"".join(pending))
+            pending.clear()
+            size = 0
+
+        try:
+            yield write
+            flush()
+            stream.flush()
+        except BrokenPipeError:
+            stdout_gone()
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    handle = os.fdopen(fd, "wb")
+
+    def flush() -> None:
+        nonlocal size
+        handle.write(b"".join(pending))
+        pending.clear()
+        size = 0
+
+    try:
+        try:
+            mode = output.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        yield write
+        flush()
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        os.replace(tmp, output)
+    except BaseException:
+        handle.close()
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(output.parent)

@@ -14,6 +14,7 @@ every other command uses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from ..issues import WARNING, Issue
 from .plan import Node, Plan
@@ -55,65 +56,104 @@ def node_options(plan: Plan, node: Node) -> list[dict]:
     return out
 
 
-def routes(plan: Plan, max_routes: int = MAX_ROUTES) -> PathsResult:
-    result = PathsResult()
-    if not plan.flat:
-        result.issues.append(Issue("fhirrug-paths-repeating", WARNING, "the Questionnaire has repeating groups; routes are computed for their first repetition only", plan.file, "Questionnaire"))
-    n = len(plan.nodes)
-    targets = {c.target.index for node in plan.nodes for c in (node.conds or ()) if c.target is not None}
-    gating: list[tuple[Node, list]] = []
-    for node in plan.nodes:
-        if node.index not in targets:
-            continue
-        choices = _choices(plan, node)
-        if choices is None:
-            result.issues.append(Issue("fhirrug-paths-not-enumerable", WARNING, f"enableWhen refers to '{node.linkId}' of type {node.type}, whose answers cannot be enumerated; routes treat it as unanswered", plan.file, node.expression))
-            continue
-        gating.append((node, choices))
-    walk = _Walk(plan, plan.file)
-    where = [None] * n
+class RouteWalk:
+    """The routes of a plan one at a time, in the table's order (depth first), so that a caller
+    can write each and drop it: memory does not grow with the number of routes (the self-
+    diagnosis has over 20,000). Iterate once; then `unreached` and `truncated` are known, and
+    `issues` holds every issue (those known before the first route: at once).
 
-    def flags(answers: list) -> list:
-        if plan.enable is not None:
-            return plan.enable(answers)
-        return _enable_loop(plan, answers, where, walk)
+        walk = RouteWalk(plan)
+        walk.gating       # [(Node, choices)]: the questions routes branch on, in order
+        for route in walk: ...   # {"steps": [{"linkId", "text", "answer", "alternatives"?}], "outcomes": [...]}
+        walk.unreached, walk.truncated, walk.issues
+    """
 
-    answers: list = [None] * n
-    reached: set[int] = set()
-    stack_steps: list[dict] = []
+    def __init__(self, plan: Plan, max_routes: int = MAX_ROUTES):
+        self.plan = plan
+        self.max_routes = max_routes
+        self.issues: list[Issue] = []
+        self.unreached: list[dict] = []
+        self.truncated = False
+        self.count = 0
+        if not plan.flat:
+            self.issues.append(Issue("fhirrug-paths-repeating", WARNING, "the Questionnaire has repeating groups; routes are computed for their first repetition only", plan.file, "Questionnaire"))
+        targets = {c.target.index for node in plan.nodes for c in (node.conds or ()) if c.target is not None}
+        self.gating: list[tuple[Node, list]] = []
+        for node in plan.nodes:
+            if node.index not in targets:
+                continue
+            choices = _choices(plan, node)
+            if choices is None:
+                self.issues.append(Issue("fhirrug-paths-not-enumerable", WARNING, f"enableWhen refers to '{node.linkId}' of type {node.type}, whose answers cannot be enumerated; routes treat it as unanswered", plan.file, node.expression))
+                continue
+            self.gating.append((node, choices))
 
-    def dfs() -> None:
-        if len(result.routes) >= max_routes:
-            result.truncated = True
-            return
-        enabled = flags(answers)
-        for node, choices in gating:
-            if enabled[node.index] and answers[node.index] is None:
+    def __iter__(self) -> Iterator[dict]:
+        plan = self.plan
+        n = len(plan.nodes)
+        walk = _Walk(plan, plan.file)
+        where = [None] * n
+
+        def flags(answers: list) -> list:
+            if plan.enable is not None:
+                return plan.enable(answers)
+            return _enable_loop(plan, answers, where, walk)
+
+        answers: list = [None] * n
+        reached: set[int] = set()
+        steps: list[dict] = []
+        # Depth first, by hand: each frame is [the question branched on, its branches, the next
+        # branch]. A branch is the answers that leave the same items enabled (one route, the
+        # other answers listed as alternatives).
+        stack: list[list] = []
+        descend = True
+        while True:
+            if descend:
+                descend = False
+                if self.count >= self.max_routes:
+                    self.truncated = True
+                    break
+                enabled = flags(answers)
+                for node, choices in self.gating:
+                    if enabled[node.index] and answers[node.index] is None:
+                        break
+                else:
+                    outcomes = [dict(o.outcome) for o in plan.outcome_nodes if enabled[o.index]]
+                    reached.update(o.index for o in plan.outcome_nodes if enabled[o.index])
+                    self.count += 1
+                    yield {"steps": list(steps), "outcomes": outcomes}
+                    node = None
+                if node is not None:
+                    groups: dict[tuple, list] = {}
+                    for answer, step in choices:
+                        answers[node.index] = [answer]
+                        groups.setdefault(tuple(flags(answers)), []).append((answer, step))
+                    stack.append([node, list(groups.values()), 0])
+            if not stack:
                 break
-        else:
-            outcomes = [dict(o.outcome) for o in plan.outcome_nodes if enabled[o.index]]
-            reached.update(o.index for o in plan.outcome_nodes if enabled[o.index])
-            result.routes.append({"steps": list(stack_steps), "outcomes": outcomes})
-            return
-        # Answers that leave the same items enabled lead to the same route: one branch, the
-        # other answers listed as alternatives.
-        groups: dict[tuple, list] = {}
-        for answer, step in choices:
-            answers[node.index] = [answer]
-            groups.setdefault(tuple(flags(answers)), []).append((answer, step))
-        for group in groups.values():
-            answer, step = group[0]
-            answers[node.index] = [answer]
-            entry = {"linkId": node.linkId, "text": node.text, "answer": step}
-            if len(group) > 1:
-                entry["alternatives"] = [s for _, s in group[1:]]
-            stack_steps.append(entry)
-            dfs()
-            stack_steps.pop()
-        answers[node.index] = None
+            frame = stack[-1]
+            node, branches, at = frame
+            if at:
+                steps.pop()
+            if at < len(branches):
+                frame[2] = at + 1
+                answer, step = branches[at][0]
+                answers[node.index] = [answer]
+                entry = {"linkId": node.linkId, "text": node.text, "answer": step}
+                if len(branches[at]) > 1:
+                    entry["alternatives"] = [s for _, s in branches[at][1:]]
+                steps.append(entry)
+                descend = True
+            else:
+                answers[node.index] = None
+                stack.pop()
+        self.unreached = [dict(o.outcome) for o in plan.outcome_nodes if o.index not in reached]
+        if self.truncated:
+            self.issues.append(Issue("fhirrug-paths-truncated", WARNING, f"more than {self.max_routes} routes; the table is cut off", plan.file, "Questionnaire"))
 
-    dfs()
-    result.unreached = [dict(o.outcome) for o in plan.outcome_nodes if o.index not in reached]
-    if result.truncated:
-        result.issues.append(Issue("fhirrug-paths-truncated", WARNING, f"more than {max_routes} routes; the table is cut off", plan.file, "Questionnaire"))
-    return result
+
+def routes(plan: Plan, max_routes: int = MAX_ROUTES) -> PathsResult:
+    """Every route at once (see `RouteWalk` for one at a time)."""
+    walk = RouteWalk(plan, max_routes)
+    table = list(walk)
+    return PathsResult(table, walk.unreached, walk.issues, walk.truncated)

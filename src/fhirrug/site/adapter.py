@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import Engine
-from ..engine.paths import node_options, routes
+from ..engine.paths import RouteWalk, node_options, routes
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,10 @@ class QuestionnaireLogic:
         return Routes(result.routes, result.unreached, result.truncated)
 
     def route_summary(self, max_routes: int, shown: int) -> RouteSummary:
-        table = routes(self._plan, max_routes)
+        table = RouteWalk(self._plan, max_routes)  # one route at a time: memory flat in the routes
         counts: dict[tuple, int] = {}
         shortest: dict[tuple, list[dict]] = {}
-        for route in table.routes:
+        for route in table:
             for outcome in route["outcomes"]:
                 key = (outcome.get("system"), outcome.get("code"))
                 counts[key] = counts.get(key, 0) + 1
@@ -145,7 +145,7 @@ class QuestionnaireLogic:
                     best.append(route)
                     best.sort(key=lambda r: len(r["steps"]))
                     del best[shown:]
-        return RouteSummary(len(table.routes), table.truncated, table.unreached, counts, shortest)
+        return RouteSummary(table.count, table.truncated, table.unreached, counts, shortest)
 
     def evaluate(self, response: dict) -> FillResult:
         plan = self._plan
