@@ -89,14 +89,14 @@ def main() -> int:
             rows.append(run(questionnaire, form, Path(folder) / f"paths-{number}.{form}", max_routes))
         for row in rows:  # after the last run (see the docstring)
             row["routes"] = count_routes(row)
-    print(f"  {'form':<28} {'routes':>8} {'output':>10} {'wall s':>7} {'CPU s':>6} {'peak MB':>8}")
+    print(f"  {'form':<28} {'routes':>8} {'output':>10} {'wall s':>7} {'CPU s':>6} {'peak MiB':>8}")
     for row in rows:
         label = row["form"] + (f" (--max-routes {row['max_routes']:,})" if row["max_routes"] else "")
         print(f"  {label:<28} {row['routes']:>8,} {row['bytes'] / 1e6:>7.1f} MB {row['wall']:>7.2f} {row['cpu']:>6.2f} {row['peak_mb']:>8.1f}")
     whole = rows[0]
     met = whole["peak_mb"] < TARGET_MB
-    print(f"  {'met    ' if met else 'NOT MET'}  json form under {TARGET_MB} MB peak: {whole['peak_mb']:.1f} MB; "
-          f"{rows[1]['routes']:,} routes {rows[1]['peak_mb']:.1f} MB, {whole['routes']:,} routes {whole['peak_mb']:.1f} MB (flat in the routes)")
+    print(f"  {'met    ' if met else 'NOT MET'}  json form under {TARGET_MB} MB peak: {whole['peak_mb']:.1f} MiB; "
+          f"{rows[1]['routes']:,} routes {rows[1]['peak_mb']:.1f} MiB, {whole['routes']:,} routes {whole['peak_mb']:.1f} MiB (flat in the routes)")
     print(f"load average at the end: {load()}")
     return 0
 
