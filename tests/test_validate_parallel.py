@@ -30,7 +30,7 @@ def no_cache(monkeypatch):
 
 
 def run(validate, *args, parallel: bool, monkeypatch):
-    monkeypatch.setattr(model, "parallel_allowed", lambda: parallel)
+    monkeypatch.setattr(model, "worker_count", lambda: 2 if parallel else 0)
     return validate(*args)
 
 
@@ -87,7 +87,7 @@ def test_model_findings_come_from_workers_and_the_caller_is_unchanged():
     imported into the calling process, and no child process remains."""
     code = (
         "import os, sys; from fhirrug.validate import model, validate_paths;"
-        "model.parallel_allowed = lambda: True;"
+        "model.worker_count = lambda: 2;"
         f"r = validate_paths([{str(BROKEN / 'two-value-choices.json')!r}, {str(BROKEN / 'missing-status.json')!r}]);"
         "print(sorted({i.code for i in r.issues if i.code.startswith('fhirrug-model')}));"
         "print(any(m.startswith('fhir.resources') for m in sys.modules))"
@@ -184,7 +184,7 @@ def test_model_batch_direct_results_equal_check():
 
 
 def test_in_process_when_not_worth_a_fork(monkeypatch):
-    monkeypatch.setattr(model, "parallel_allowed", lambda: True)
+    monkeypatch.setattr(model, "worker_count", lambda: 2)
     one = [({"resourceType": "Questionnaire", "status": "draft"}, "a.json")]
     with model.ModelBatch(one) as batch:
         assert batch._pid is None
@@ -224,3 +224,56 @@ def test_fork_failure_falls_back_to_in_process(monkeypatch):
     monkeypatch.setattr(os, "fork", no_fork)
     fallback = run(validate_paths, [BROKEN], parallel=True, monkeypatch=monkeypatch)
     assert as_tuples(fallback) == as_tuples(serial)
+
+
+@pytest.mark.parametrize(
+    ("load", "cpus", "setting", "expected"),
+    [
+        (0.1, 2, "", 2),  # two quiet cores: two workers
+        (0.8, 2, "", 1),  # about one core free: one worker, no second fork
+        (1.6, 2, "", 0),  # less than half a core free: in-process
+        (4.5, 2, "auto", 0),  # the busy shared machine of issue 18
+        (4.5, 8, "", 2),  # a loaded machine with cores to spare: at most two
+        (0.0, 1, "", 1),  # one usable CPU, idle
+        (0.6, 1, "", 0),
+        (4.5, 2, "2", 2),  # forced, whatever the load
+        (4.5, 2, "7", 2),  # at most two
+        (0.0, 8, "0", 0),  # turned off
+        (0.0, 8, "1", 0),  # one process
+        (0.0, 2, "many", 2),  # not a number: decided by the load
+    ],
+)
+def test_workers_follow_the_free_cores(load, cpus, setting, expected):
+    assert model.workers_wanted(load=load, cpus=cpus, setting=setting) == expected
+
+
+def test_workers_read_the_environment_and_the_load(monkeypatch):
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.9, 3.0, 2.0))
+    monkeypatch.setattr(model, "_usable_cpus", lambda: 2)
+    assert model.workers_wanted() == 0
+    monkeypatch.setenv("FHIRRUG_WORKERS", "2")
+    assert model.workers_wanted() == 2
+    monkeypatch.setenv("FHIRRUG_WORKERS", "auto")
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 3.0, 2.0))  # the last minute counts
+    assert model.workers_wanted() == 2
+
+
+@forking
+def test_a_batch_whose_verdicts_are_cached_forks_nothing(monkeypatch, tmp_path):
+    """The cache is looked up before the fork: an unchanged package costs no worker process."""
+    monkeypatch.delenv("FHIRRUG_NO_CACHE")
+    monkeypatch.setenv("FHIRRUG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(model, "worker_count", lambda: 2)
+    resources = [({"resourceType": "ValueSet", "status": "draft", "id": f"v{n}"}, f"v{n}.json") for n in range(4)]
+    with model.ModelBatch(resources) as batch:
+        assert batch.forked
+        first = batch.results()
+    assert first == [[]] * 4  # accepted: remembered
+    with model.ModelBatch(resources) as batch:
+        assert not batch.forked
+        assert batch.results() == first
+    two_values = [{"linkId": "a", "type": "choice", "answerOption": [{"valueString": "ja", "valueInteger": 1}]}]
+    edited = [({"resourceType": "Questionnaire", "status": "draft", "item": two_values}, "v0.json")] + resources[1:]
+    with model.ModelBatch(edited) as batch:
+        assert batch.forked is False  # one miss is fewer than MIN_PARALLEL: in-process
+        assert batch.results()[0]  # the edit is seen

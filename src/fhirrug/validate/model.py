@@ -236,32 +236,73 @@ def _message(error: dict[str, Any], missing: bool, where: str) -> str:
 # state (sys.modules, caches, signal handlers) is left untouched.
 #
 # In-process instead (same results): no fork (Windows, macOS), threads running (fork is unsafe
-# then), a single usable CPU, fewer than MIN_PARALLEL resources of a type the model applies to,
-# or FHIRRUG_WORKERS=0 (or 1). The worker looks up the verdict cache itself, and imports
-# fhir.resources only when something is not cached.
+# then), no core free (see `workers_wanted`), fewer than MIN_PARALLEL resources of a type the
+# model applies to whose verdict is not cached, or FHIRRUG_WORKERS=0 (or 1). The cache is looked
+# up here, before forking: a package whose verdicts are all cached forks nothing, and the worker
+# imports fhir.resources only for what is not cached.
 
 MIN_PARALLEL = 2  # resources for the model before a worker process is worth its fork
 MIN_SPLIT = 4  # ... before a second worker process is
+MAX_WORKERS = 2
 # Rough costs (seconds) for the split: building a type's model classes, and validating per byte.
 _TYPE_COST = {"StructureDefinition": 0.25, "Questionnaire": 0.08}
 _DEFAULT_TYPE_COST = 0.05
 _COST_PER_BYTE = 1 / 2_500_000
 
 
-def parallel_allowed() -> bool:
-    """Whether forking worker processes is possible and sensible here."""
-    if os.environ.get("FHIRRUG_WORKERS", "").strip() in ("0", "1"):
-        return False
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def workers_wanted(load: float | None = None, cpus: int | None = None, setting: str | None = None) -> int:
+    """How many worker processes (0, 1 or 2) the model stage should fork, by this policy:
+
+    - FHIRRUG_WORKERS (or `setting`) "0" or "1": none (one process); "2" or more: two, whatever
+      the load (a quiet machine the load average has not caught up with, or a benchmark);
+      unset, "auto" or anything else: decided by the load, as follows.
+    - A worker only pays when a core is free for it: on a busy machine the fork and the extra
+      process cost more than they save (issue 18: 13.0 s with workers against 11.8 s without, on
+      a 2-core machine at load 4-5). The cores free are the usable CPUs (sched_getaffinity) less
+      the 1-minute load average, rounded: one worker per free core, at most two. On 2 quiet
+      cores (load < 0.5) that is two, at load 0.5-1.5 one, above 1.5 none. Without a load
+      average (not Unix), the load counts as 0.
+
+    `load` and `cpus` are for tests (the machine's are read when None)."""
+    setting = (os.environ.get("FHIRRUG_WORKERS", "") if setting is None else setting).strip().lower()
+    if setting in ("0", "1"):
+        return 0
+    if setting.isdigit():
+        return MAX_WORKERS
+    if cpus is None:
+        cpus = _usable_cpus()
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+    return max(0, min(MAX_WORKERS, int(cpus - load + 0.5)))
+
+
+def fork_possible() -> bool:
+    """Whether forking a worker process is possible and safe here (Linux, no other thread)."""
     if not hasattr(os, "fork") or not sys.platform.startswith("linux"):
         return False
     threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        return False  # forking a process with threads can deadlock the child
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return cpus >= 2
+    return threading is None or threading.active_count() <= 1  # a fork with threads can deadlock the child
+
+
+def worker_count() -> int:
+    """The worker processes to fork here and now: `workers_wanted`, or 0 if not `fork_possible`."""
+    return workers_wanted() if fork_possible() else 0
+
+
+def parallel_allowed() -> bool:
+    """Whether forking a worker process is possible and sensible here (for other callers, such
+    as the site's background routes)."""
+    return worker_count() >= 1
 
 
 class ModelBatch:
@@ -283,16 +324,24 @@ class ModelBatch:
         self._failed: dict[int, str] = {}
         self._pid: int | None = None
         self._fds: list[int] = []
-        self._candidates = []
+        self._candidates = []  # the jobs a worker has: the model applies, the verdict is not cached
+        self._todo: dict[int, tuple[str, Path | None]] = {}
         for index, (resource, _) in enumerate(jobs):
-            if _model_type(resource) is None:
+            resource_type = _model_type(resource)
+            if resource_type is None:
                 self._done[index] = []  # check() returns [] for it without looking further
+                continue
+            marker = _cache_path(resource)
+            if _cached_accept(marker):
+                self._done[index] = []  # as check() would answer
             else:
                 self._candidates.append(index)
-        if parallel is None:
-            parallel = len(self._candidates) >= MIN_PARALLEL and parallel_allowed()
-        if parallel and self._candidates:
-            self._start()
+                self._todo[index] = (resource_type, marker)
+        workers = MAX_WORKERS if parallel else 0
+        if parallel is None and len(self._candidates) >= MIN_PARALLEL:
+            workers = worker_count()
+        if workers and self._candidates:
+            self._start(split=workers >= 2)
 
     @property
     def forked(self) -> bool:
@@ -314,7 +363,7 @@ class ModelBatch:
         self.close()
         return False
 
-    def _start(self) -> None:
+    def _start(self, split: bool) -> None:
         fds: list[int] = []
         try:
             fds += os.pipe()
@@ -328,7 +377,7 @@ class ModelBatch:
         if pid == 0:  # the worker; never returns
             os.close(first_r)
             os.close(second_r)
-            _worker_main(self.jobs, self._candidates, first_w, second_w)
+            _worker_main(self.jobs, self._todo, first_w, second_w, split)
         os.close(first_w)
         os.close(second_w)
         self._pid = pid
@@ -431,10 +480,11 @@ def _describe_status(status: int | None) -> str:
     return f"status {status}"
 
 
-def _worker_main(jobs, candidates: list[int], first_w: int, second_w: int) -> None:
-    """In the forked worker: skip what the cache knows, import fhir.resources, fork a second
-    worker for part of the rest, check its own part, send the Issues back. Never returns, and
-    never runs the parent's exit handlers or flushes its buffers (os._exit)."""
+def _worker_main(jobs, todo: dict[int, tuple[str, Path | None]], first_w: int, second_w: int, split: bool) -> None:
+    """In the forked worker: import fhir.resources, fork a second worker for part of `todo` (the
+    jobs whose verdict the cache does not know, with their type and cache marker) when `split`,
+    check its own part, send the Issues back. Never returns, and never runs the parent's exit
+    handlers or flushes its buffers (os._exit)."""
     code = 1
     try:
         import gc
@@ -442,14 +492,7 @@ def _worker_main(jobs, candidates: list[int], first_w: int, second_w: int) -> No
 
         gc.disable()  # a short-lived process: automatic collection only costs time (see _check_share)
         done: dict[int, list[Issue]] = {}
-        todo: dict[int, tuple[str, Path | None]] = {}
-        for index in candidates:
-            marker = _cache_path(jobs[index][0])
-            if _cached_accept(marker):
-                done[index] = []
-            else:
-                todo[index] = (_model_type(jobs[index][0]), marker)
-        mine, theirs = _split(jobs, list(todo))
+        mine, theirs = _split(jobs, list(todo)) if split else (list(todo), [])
         second = None
         if theirs:
             try:
