@@ -77,7 +77,7 @@ def validate_package(
 
 def _validate_package(package: Package, config: Config | None, rules: list[Rule], only: set[str] | None) -> ValidationResult:
     # Imported here so that `fhirrug --help` never pays for jsonschema or fhir.resources.
-    from . import bindings, model, schema
+    from . import bindings, model, schema, stagecache
 
     def wanted(file: str) -> bool:
         return only is None or file in only
@@ -91,8 +91,10 @@ def _validate_package(package: Package, config: Config | None, rules: list[Rule]
     with model.ModelBatch([(resource.data, file) for resource, file in targets], lambda data, file: _stage(model, data, file)) as batch:
         pieces: list[list[Issue] | int] = []  # an int: the worker's model Issues of that target
         for index, (resource, file) in enumerate(targets):
-            pieces.append(_stage(schema, resource.data, file))  # stages 2, 3, 4 in this order, as always
-            pieces += [index if batch.forked else batch.run_one(index), _stage(bindings, resource.data, file)]
+            # Stages 2 and 4 look at the resource alone: remembered between runs (stagecache).
+            found = stagecache.stages(resource.data, resource.raw, file, lambda: (_stage(schema, resource.data, file), _stage(bindings, resource.data, file)))
+            pieces.append(found[0])  # stages 2, 3, 4 in this order, as always
+            pieces += [index if batch.forked else batch.run_one(index), found[1]]
             ctx = RuleContext(package, file)
             for data, resource_type, prefix in _with_contained(resource.data, resource.resource_type):
                 for rule in resource_rules:
