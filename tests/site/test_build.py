@@ -113,6 +113,40 @@ def test_every_item_is_on_its_page_with_nl_en_and_source(pages, questionnaire):
             assert "Verbatim from the main source" in source, item["linkId"]
 
 
+def _tekstbron(*elements) -> dict | None:
+    """The Coding of the first tekstbron extension on `elements`, as fhirrug.toml's content documents the marking."""
+    for element in elements:
+        for ext in (element or {}).get("extension", []):
+            if ext.get("url") == TEKSTBRON:
+                return ext["valueCoding"]
+    return None
+
+
+@pytest.mark.parametrize("questionnaire", QUESTIONNAIRES, ids=[q["id"] for q in QUESTIONNAIRES])
+def test_every_answer_option_shows_its_source(pages, questionnaire):
+    """An option's display is marked on its `_display`, its Coding or its answerOption (the rule
+    fhirrug-verbatim reads it so): the options table shows that source, or 'Verbatim'."""
+    tree = pages[f"Questionnaire-{questionnaire['id']}.html"]
+    marked = 0
+    for item, _ in _items(questionnaire["item"]):
+        options = [o for o in item.get("answerOption", []) if "display" in o.get("valueCoding", {})]
+        if not options:
+            continue
+        rows = _by_id(tree, "item-" + item["linkId"]).find("./table[@class='options']").find("tbody").findall("tr")
+        shown = {text_of(row.find("td")): text_of(row.findall("td")[-1]) for row in rows}
+        for option in options:
+            coding = option["valueCoding"]
+            mark = _tekstbron(coding.get("_display"), coding, option)
+            source = shown[coding["code"]]
+            if mark:
+                marked += 1
+                assert mark["display"] in source and ("Ours" in source) == (mark["code"] == "fhirrug"), (item["linkId"], coding["code"])
+            else:
+                assert source == "Verbatim from the main source", (item["linkId"], coding["code"])
+    if questionnaire["id"] == "zelfdiagnose-lage-rugklachten":
+        assert marked, "the self-diagnosis marks some options on their answerOption"
+
+
 @pytest.mark.parametrize("questionnaire", QUESTIONNAIRES, ids=[q["id"] for q in QUESTIONNAIRES])
 def test_enablewhen_links_both_ways(pages, questionnaire):
     tree = pages[f"Questionnaire-{questionnaire['id']}.html"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .adapter import Condition, PackageLogic, QuestionnaireLogic
-from .texts import EMPTY, Languages, Source, Text
+from .texts import EMPTY, Languages, Text
 from .words import EnableWords, boolean_text, enable_words, plain_value
 
 # Routes shown per outcome: the shortest ones (the full table is `fhirrug paths`).
@@ -170,8 +170,8 @@ class SiteContent:
                 return self.languages.text(resource, key)
         return self.languages.plain(f"{resource.get('resourceType')}/{resource.get('id')}")
 
-    def text(self, parent: Any, key: str, inherited: Source | None = None) -> Text:
-        return self.languages.text(parent, key, inherited)
+    def text(self, parent: Any, key: str, *owners: Any) -> Text:
+        return self.languages.text(parent, key, *owners)
 
     def coding_display(self, system: str | None, code: str | None, fallback: dict | None = None) -> Text:
         """A Coding's display: the package CodeSystem's concept (with translations), else the
@@ -238,15 +238,16 @@ class SiteContent:
         item_logic = logic.items.get(item.get("linkId"))
         if item_logic is None or not item_logic.options:
             return []
-        own = {}
+        own = {}  # (system, code) -> (its Coding, its answerOption): the option's own display and its mark
         for option in item.get("answerOption") or ():
             coding = option.get("valueCoding") if isinstance(option, dict) else None
             if isinstance(coding, dict):
-                own[(coding.get("system"), coding.get("code"))] = coding
+                own[(coding.get("system"), coding.get("code"))] = (coding, option)
         views = []
         for coding in item_logic.options:
             system, code = coding.get("system") or "", coding.get("code") or ""
-            display = self.text(own[(coding.get("system"), coding.get("code"))], "display") if (coding.get("system"), coding.get("code")) in own and isinstance(own[(coding.get("system"), coding.get("code"))].get("display"), str) else self.coding_display(system, code, coding)
+            mine, option = own.get((coding.get("system"), coding.get("code")), (None, None))
+            display = self.text(mine, "display", option) if mine is not None and isinstance(mine.get("display"), str) else self.coding_display(system, code, coding)
             views.append(OptionView(system, code, display, f"{system}|{code}"))
         return views
 
