@@ -90,6 +90,20 @@ def test_diagram_links_resolve(site, pages):
     assert any("#item-lijst" in link for link in links) and any(link.startswith("outcome-") for link in links)
 
 
+def test_graphviz_draws_every_diagram_without_a_warning(site):
+    """Each group is its own box: no two clusters share a name (Graphviz would drop the second)
+    and no arrow into a group starts inside it."""
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz is not installed (.ci/run installs it)")
+    sources = {name: data.decode("utf-8") for name, data in site.files.items() if name.endswith("-diagram.dot")}
+    assert len(sources) >= 3
+    for name, source in sources.items():
+        clusters = re.findall(r"subgraph (cluster_\w+)", source)
+        assert len(clusters) == len(set(clusters)) and clusters, name
+        run = subprocess.run(["dot", "-Tsvg", "-o", "/dev/null"], input=source, capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and run.stderr == "", f"{name}: {run.stderr[:300]}"
+
+
 @pytest.mark.parametrize("questionnaire", QUESTIONNAIRES, ids=[q["id"] for q in QUESTIONNAIRES])
 def test_every_item_is_on_its_page_with_nl_en_and_source(pages, questionnaire):
     tree = pages[f"Questionnaire-{questionnaire['id']}.html"]
