@@ -297,23 +297,35 @@ class SiteContent:
 
     def add_routes(self) -> None:
         """Compute the routes of every Questionnaire with outcomes (the costly part of a build;
-        narratives do without). The biggest table is computed in a forked process meanwhile
-        (`start_routes`), when one was started."""
+        narratives do without). A summary an earlier build stored (`routecache`) is used as it
+        is; the others are computed in forked processes meanwhile (`start_routes`), when
+        started, and stored."""
+        from . import routecache
+
         jobs = getattr(self, "_route_jobs", None) or self.start_routes(parallel=False)
         for q in self.questionnaires:
             if q.page in jobs:
-                self._apply_routes(q, jobs[q.page].result() if hasattr(jobs[q.page], "result") else jobs[q.page])
+                digest, job = jobs[q.page]
+                summary = job.result() if hasattr(job, "result") else job
+                if hasattr(job, "result"):
+                    routecache.store(digest, summary)
+                self._apply_routes(q, summary)
         self._route_jobs = None
 
     def start_routes(self, parallel: bool = True) -> dict:
         """Start computing the routes; `add_routes` collects them."""
+        from . import routecache
         from .background import Background
 
         jobs: dict = {}
         for q in self.questionnaires:
             if q.logic.outcomes:
-                compute = (lambda logic=q.logic: logic.route_summary(MAX_ROUTES, ROUTES_SHOWN))
-                jobs[q.page] = Background(compute) if parallel else compute()
+                digest = routecache.key(q.logic.route_inputs(), MAX_ROUTES, ROUTES_SHOWN)
+                summary = routecache.load(digest)
+                if summary is None:
+                    compute = (lambda logic=q.logic: logic.route_summary(MAX_ROUTES, ROUTES_SHOWN))
+                    summary = Background(compute) if parallel else _Computed(compute())
+                jobs[q.page] = (digest, summary)
         self._route_jobs = jobs
         return jobs
 
@@ -486,6 +498,16 @@ class SiteContent:
         if codes is None:
             return None
         return [(s, c, self.coding_display(s, c)) for s, c in sorted(codes, key=lambda sc: (str(sc[0]), _code_key(str(sc[1]))))]
+
+
+class _Computed:
+    """A summary computed in this process, collected like a Background one (and so stored)."""
+
+    def __init__(self, value: Any):
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
 
 
 def _walk_concepts(concepts: Any):
