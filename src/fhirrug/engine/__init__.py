@@ -40,6 +40,7 @@ from collections import OrderedDict
 from typing import Any, Iterable
 
 from ..issues import ERROR, FATAL, WARNING, Issue
+from ..jsontypes import as_list, coding_key, shown
 from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances
 from .fast import FALLBACK
 from .plan import Node, Plan
@@ -66,7 +67,7 @@ def _plan_evaluate(self: Plan, response: Any, file: str = "") -> Evaluation:
     walk = _Walk(self, file)
     if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
         kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
-        walk.issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {kind!r}", "")
+        walk.issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {shown(kind)}", QR)
         return Evaluation(self, response, walk.issues, file, flags=[False] * len(self.nodes))
     reference = response.get("questionnaire")
     if isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
@@ -128,7 +129,8 @@ def strip_disabled(plan: Plan, response: dict, evaluation: Evaluation | None = N
             if not isinstance(item, dict):
                 out.append(twin)
                 continue
-            node = index.get(item.get("linkId"))
+            link_id = item.get("linkId")
+            node = index.get(link_id) if type(link_id) is str else None
             on = evaluation.item_enabled(item, node)
             if on is False:
                 continue
@@ -157,7 +159,7 @@ def strip_disabled(plan: Plan, response: dict, evaluation: Evaluation | None = N
 
 
 def _concepts(concepts: Any, system: str, into: set) -> None:
-    for concept in concepts or ():
+    for concept in as_list(concepts):
         if isinstance(concept, dict) and isinstance(concept.get("code"), str):
             into.add((system, concept["code"]))
             _concepts(concept.get("concept"), system, into)
@@ -195,12 +197,12 @@ def expand_valuesets(resources: Iterable[dict]) -> dict[str, frozenset]:
         codes: set | None = None
         if isinstance(system, str):
             if include.get("concept"):
-                codes = {(system, c.get("code")) for c in include["concept"] if isinstance(c, dict)}
+                codes = {(system, c["code"]) for c in as_list(include["concept"]) if isinstance(c, dict) and isinstance(c.get("code"), str)}
             elif system in codesystems:
                 codes = set(codesystems[system])
             else:
                 return None
-        for ref in include.get("valueSet") or ():
+        for ref in as_list(include.get("valueSet")):
             inner = expand(ref, busy) if isinstance(ref, str) else None
             if inner is None:
                 return None
@@ -208,26 +210,29 @@ def expand_valuesets(resources: Iterable[dict]) -> dict[str, frozenset]:
         return codes
 
     def _expand_one(vs: dict, busy: frozenset) -> frozenset | None:
-        contains = (vs.get("expansion") or {}).get("contains")
+        expansion = vs.get("expansion")
+        contains = expansion.get("contains") if isinstance(expansion, dict) else None
         if isinstance(contains, list):
             found: set = set()
             stack = list(contains)
             while stack:
                 entry = stack.pop()
                 if isinstance(entry, dict):
-                    found.add((entry.get("system"), entry.get("code")))
-                    stack.extend(entry.get("contains") or ())
+                    pair = coding_key(entry)
+                    if pair is not None:
+                        found.add(pair)
+                    stack.extend(as_list(entry.get("contains")))
             return frozenset(found)
         compose = vs.get("compose")
         if not isinstance(compose, dict):
             return None
         codes: set = set()
-        for include in compose.get("include") or ():
+        for include in as_list(compose.get("include")):
             got = part(include, busy)
             if got is None:
                 return None
             codes |= got
-        for exclude in compose.get("exclude") or ():
+        for exclude in as_list(compose.get("exclude")):
             got = part(exclude, busy)
             if got is None:
                 return None
@@ -300,7 +305,7 @@ class Engine:
         if questionnaire is None:
             if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
                 kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
-                return None, [Issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {kind!r}", file, "")]
+                return None, [Issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {shown(kind)}", file, QR)]
             questionnaire, issues = self.resolve(response.get("questionnaire"))
             if questionnaire is None:
                 return None, [Issue(i.code, i.severity, i.message, file, i.expression) for i in issues]

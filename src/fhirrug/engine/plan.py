@@ -12,6 +12,7 @@ from operator import itemgetter
 from typing import Any
 
 from ..issues import ERROR, WARNING, Issue
+from ..jsontypes import coding_key, is_hashable_scalar, json_type
 from .compare import ANSWER_KEYS, OPERATORS, ORDERING, UNORDERED, compile_test
 
 # Item type -> the answer value[x] keys a response may use for it (choice items add the types of
@@ -172,6 +173,10 @@ class Node:
 
 
 ROOT_EXPRESSION = "Questionnaire"
+# Items plus enableWhen conditions beyond which a plan is not compiled to Python code (and so has
+# no fast path): CPython's compiler is superlinear on long functions and long `and` chains, so a
+# 30,000-condition Questionnaire took seconds to compile. The package's largest has 218.
+GENERATE_LIMIT = 5000
 
 
 class Plan:
@@ -277,12 +282,17 @@ class Plan:
                     continue
                 for key, value in option.items():
                     if key == "valueCoding" and isinstance(value, dict):
-                        if value.get("system") is None:
-                            codes.add(value.get("code"))
+                        pair = coding_key(value)
+                        if pair is None:  # a system or code that is not a string: no answer matches it
+                            pass
+                        elif pair[0] is None:
+                            codes.add(pair[1])
                         else:
-                            pairs.add((value.get("system"), value.get("code")))
+                            pairs.add(pair)
                     elif key.startswith("value") and key in VALUE_TYPE_OK:
-                        others.add((key, value if not isinstance(value, dict) else value.get("reference")))
+                        probe = value if not isinstance(value, dict) else value.get("reference")
+                        if is_hashable_scalar(probe):
+                            others.add((key, probe))
                     else:
                         continue
                     if key not in keys:
@@ -313,7 +323,7 @@ class Plan:
         ):
             for coding in item.get("code") or () if isinstance(item.get("code"), list) else ():
                 if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-                    if self.codesystems is None or coding.get("system") in self.codesystems:
+                    if self.codesystems is None or (is_hashable_scalar(coding.get("system")) and coding.get("system") in self.codesystems):
                         node.outcome = {"system": coding.get("system"), "code": coding["code"], "display": coding.get("display")}
                         self.outcome_nodes.append(node)
                         break
@@ -367,8 +377,9 @@ class Plan:
         if operator in ORDERING and key in UNORDERED:
             self._issue("fhirrug-enablewhen-operator-type", ERROR, f"operator {operator!r} cannot order {key[6:]} values; the condition is false", f"{expression}.operator")
             return Cond(target, never, expression, question)
-        if key in ("answerCoding", "answerQuantity", "answerReference") and not isinstance(expected, dict):
-            self._issue("fhirrug-enablewhen-answer", ERROR, f"{key} is not an object; the condition is false", f"{expression}.{key}")
+        if not VALUE_TYPE_OK["value" + key[6:]](expected):
+            # Untrusted JSON: "answerString": 3 would be compared with the answers' strings.
+            self._issue("fhirrug-enablewhen-answer", ERROR, f"{key} is a JSON {json_type(expected)}, not a {VALUE_TYPE_NAMES['value' + key[6:]]}; the condition is false", f"{expression}.{key}")
             return Cond(target, never, expression, question)
         if target is not None and operator != "exists":
             allowed = set(_EW_KEYS_FOR_TYPE.get(target.type, ()))
@@ -432,6 +443,8 @@ class Plan:
         """
         if not self.flat or not self.nodes:
             return None
+        if len(self.nodes) + sum(len(n.conds) for n in self.nodes if n.conds) > GENERATE_LIMIT:
+            return None  # compiling would cost more than it saves: the generic loop decides
         namespace: dict = {"E": ()}
         lines = ["def enable(A):"]
         for index in sorted(self.cyclic):
