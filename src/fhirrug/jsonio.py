@@ -1,4 +1,5 @@
 """Reading JSON strictly (stage 1 of validation) and writing it in the project's fixed format.
+A document that starts with '<' is FHIR XML and is read by `fhirrug.xmlio` into the same form.
 
 Reading never raises for bad input: it returns the parsed value (or None) and the issues.
 Writing is atomic: a temp file in the same folder, fsync, os.replace, fsync of the folder.
@@ -105,6 +106,14 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH, max_values
     def fatal(code: str, message: str) -> tuple[None, list[Issue]]:
         return None, [Issue(code, FATAL, message, file, "")]
 
+    if raw[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        # FHIR XML: read into the same JSON form (fhirrug.xmlio), so every later stage is the same.
+        from .xmlio import parse_xml_bytes
+
+        value, issues = parse_xml_bytes(raw, file, max_depth=max_depth)
+        if value is not None and len(raw) >= 2 * max_values and _too_many_values(value, max_values):
+            return fatal("fhirrug-file-too-large", f"the resource holds more than {max_values:,} values, the limit (it keeps validating one file within seconds)")
+        return value, issues
     if raw.startswith(b"\xef\xbb\xbf"):
         return fatal("fhirrug-json-bom", "file starts with a UTF-8 byte-order mark, which FHIR JSON must not have")
     try:
@@ -130,7 +139,7 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH, max_values
         return fatal("fhirrug-json-too-deep", f"JSON nesting deeper than {max_depth} levels")
     # Every value takes two bytes at least ("0,"): a shorter text cannot hold too many.
     if len(text) >= 2 * max_values and isinstance(value, (dict, list)) and _too_many_values(value, max_values):
-        return fatal("fhirrug-file-too-large", f"the JSON holds more than {max_values:,} values, the limit (it keeps validating one file within seconds)")
+        return fatal("fhirrug-file-too-large", f"the resource holds more than {max_values:,} values, the limit (it keeps validating one file within seconds)")
     if _has_lone_surrogate(text, value):
         return fatal("fhirrug-json-encoding", "a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not Unicode text")
     if not isinstance(value, dict):

@@ -59,7 +59,8 @@ def run_package(rule_id: str, pkg: Package) -> set[tuple[str, str, str]]:
     """(code, file, expression) of every finding of one package rule."""
     rule = rule_by_id(rule_id)
     assert rule.scope == PACKAGE
-    return {(rule.id, f.file, f.expression) for f in rule.check(pkg, RuleContext(pkg))}
+    found = {(getattr(f, "code", rule.id), f.file, f.expression) for f in rule.check(pkg, RuleContext(pkg))}
+    return {f for f in found if f[0] == rule.id}  # a rule may also yield Issues of another code
 
 
 def questionnaire(*items: dict, **fields) -> dict:

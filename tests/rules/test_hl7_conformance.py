@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from fhirrug.jsonio import read_json
 from fhirrug.package import Package, Resource
 from fhirrug.validate.pipeline import RuleContext
 
@@ -31,33 +31,6 @@ JAVA_TEXT = [
     (re.compile(r"comes after the question itself"), "Questionnaire_Q_EnableWhen_After"),
     (re.compile(r"refer to itself|cannot refer to themselves"), "Questionnaire_Q_EnableWhen_Self"),
 ]
-# Repeating elements of the Questionnaire, for reading the XML cases as JSON.
-_LISTS = {"item", "enableWhen", "answerOption", "code", "initial", "extension", "contact", "jurisdiction", "useContext", "identifier", "subjectType", "derivedFrom"}
-
-
-def _xml_to_json(path: Path) -> dict:
-    """Enough of FHIR XML -> JSON for the Questionnaire cases: value attributes and nesting."""
-
-    def convert(element) -> object:
-        if "value" in element.attrib and not list(element):
-            value = element.attrib["value"]
-            return {"true": True, "false": False}.get(value, value)
-        out: dict = {}
-        for child in element:
-            name = child.tag.split("}")[-1]
-            if name == "div" or name == "text" and child.find("{http://hl7.org/fhir}status") is not None:
-                continue
-            value = convert(child)
-            if name in _LISTS:
-                out.setdefault(name, []).append(value)
-            else:
-                out[name] = value
-        return out
-
-    root = ET.parse(path).getroot()
-    return {"resourceType": root.tag.split("}")[-1], **convert(root)}
-
-
 def _cases():
     if not CASES_DIR.is_dir():
         return []
@@ -67,7 +40,7 @@ def _cases():
         if case.get("version") != "4.0" or not case["file"].endswith((".json", ".xml")):
             continue
         path = VALIDATOR / case["file"]
-        data = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else _xml_to_json(path)
+        data, _ = read_json(path)  # JSON or FHIR XML (fhirrug.xmlio)
         if data.get("resourceType") != "Questionnaire":
             continue
         out.append(pytest.param(case["name"], data, id=case["name"]))

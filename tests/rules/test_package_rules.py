@@ -42,6 +42,11 @@ def _cm(**fields):
     return {"resourceType": "ConceptMap", "id": "cm", "url": f"{CANONICAL}/ConceptMap/cm", "version": "0.1.0", "status": "draft", **fields}
 
 
+def content(*resources: dict) -> list[tuple[str, dict]]:
+    """Resources as files of the package's content folders (`valuesets/<type>-<id>.json`)."""
+    return [(f"valuesets/{r['resourceType']}-{r['id']}.json", r) for r in resources]
+
+
 PACKAGE_CASES = [
     # duplicate url|version
     ("fhirrug-canonical-duplicate", lambda: package(_vs(), ("ValueSet-vs2.json", {**_vs(), "id": "vs2"})), {("ValueSet-vs.json", "ValueSet.url"), ("ValueSet-vs2.json", "ValueSet.url")}),
@@ -61,21 +66,45 @@ PACKAGE_CASES = [
     (
         "fhirrug-canonical-unresolved",
         lambda: package(
-            _cs(),
-            _vs(compose={"include": [{"system": f"{CANONICAL}/CodeSystem/nope"}, {"system": SYSTEM, "version": "9.9"}, {"valueSet": [f"{CANONICAL}/ValueSet/nope"]}]}),
-            _q(
-                question("a", "choice", answerValueSet=f"{CANONICAL}/ValueSet/vs|1.0.0", extension=[{"url": f"{CANONICAL}/StructureDefinition/nope", "valueString": "x"}]),
-                question("b", "string", code=[coding("1", "https://example.org/codes")]),
+            *content(
+                _cs(),
+                _vs(compose={"include": [{"system": f"{CANONICAL}/CodeSystem/nope"}, {"system": SYSTEM, "version": "9.9"}, {"valueSet": [f"{CANONICAL}/ValueSet/nope"]}]}),
+                _q(
+                    question("a", "choice", answerValueSet=f"{CANONICAL}/ValueSet/vs|1.0.0", extension=[{"url": f"{CANONICAL}/StructureDefinition/nope", "valueString": "x"}]),
+                    question("b", "string", code=[coding("1", f"{CANONICAL}/CodeSystem/typo")]),
+                    question("c", "choice", answerValueSet="#nope"),
+                    contained=[_vs("inner")],
+                ),
             ),
+            # '#id' must name a contained resource in any file, also one from outside the package
+            ("elsewhere/Questionnaire-x.json", {**_q(question("d", "choice", answerValueSet="#gone")), "id": "x"}),
         ),
         {
-            ("ValueSet-vs.json", "ValueSet.compose.include[0].system"),
-            ("ValueSet-vs.json", "ValueSet.compose.include[1].system"),
-            ("ValueSet-vs.json", "ValueSet.compose.include[2].valueSet[0]"),
-            ("Questionnaire-q.json", "Questionnaire.item[0].answerValueSet"),
-            ("Questionnaire-q.json", "Questionnaire.item[0].extension[0].url"),
-            ("Questionnaire-q.json", "Questionnaire.item[1].code[0].system"),
+            ("valuesets/ValueSet-vs.json", "ValueSet.compose.include[0].system"),
+            ("valuesets/ValueSet-vs.json", "ValueSet.compose.include[1].system"),
+            ("valuesets/ValueSet-vs.json", "ValueSet.compose.include[2].valueSet[0]"),
+            ("valuesets/Questionnaire-q.json", "Questionnaire.item[0].answerValueSet"),
+            ("valuesets/Questionnaire-q.json", "Questionnaire.item[0].extension[0].url"),
+            ("valuesets/Questionnaire-q.json", "Questionnaire.item[1].code[0].system"),
+            ("valuesets/Questionnaire-q.json", "Questionnaire.item[2].answerValueSet"),
+            ("elsewhere/Questionnaire-x.json", "Questionnaire.item[0].answerValueSet"),
         },
+    ),
+    (
+        # Not the package's canonicals (a Dutch OID code system, another guide's extension), or
+        # files from outside the content folders: not required to resolve (information only).
+        "fhirrug-canonical-unresolved",
+        lambda: package(
+            *content(
+                _q(
+                    question("a", "choice", answerValueSet="#inner", extension=[{"url": "http://example.org/fhir/StructureDefinition/other-ig", "valueString": "x"}]),
+                    question("b", code=[coding("1", "urn:oid:2.16.840.1.113883.2.4.4.16.34")]),
+                    contained=[_vs("inner")],
+                ),
+            ),
+            ("loose/QuestionnaireResponse-qr.json", {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "item": [{"linkId": "b", "answer": [{"valueCoding": coding("x", f"{CANONICAL}/CodeSystem/nope")}]}]}),
+        ),
+        set(),
     ),
     (
         "fhirrug-canonical-unresolved",
@@ -144,7 +173,7 @@ def test_package_rule(rule_id, factory, expected):
 
 
 def test_unresolved_versioned_reference_names_the_version_the_package_has():
-    pkg = package(_vs(), _q(question("a", "choice", answerValueSet=f"{CANONICAL}/ValueSet/vs|1.0.0")))
+    pkg = package(*content(_vs(), _q(question("a", "choice", answerValueSet=f"{CANONICAL}/ValueSet/vs|1.0.0"))))
     from fhirrug.validate.pipeline import RuleContext
 
     from ._helpers import rule_by_id
@@ -159,3 +188,19 @@ def test_codings_inside_a_codesystem_are_checked_too():
     antwoord = _cs(id="antwoord", url=f"{CANONICAL}/CodeSystem/antwoord", property=[{"code": "urgentie", "type": "Coding"}], concept=[{"code": "1", "property": [{"code": "urgentie", "valueCoding": coding("morgen", f"{CANONICAL}/CodeSystem/urgentie")}]}])
     pkg = package(urgentie, antwoord)
     assert run_package("fhirrug-code-unknown", pkg) == {("fhirrug-code-unknown", "CodeSystem-antwoord.json", "CodeSystem.concept[0].property[0].valueCoding.code")}
+
+
+def test_canonicals_that_are_not_required_are_reported_once_per_file_as_information():
+    """A local code system used in many answers is one information per file, at its first place;
+    the configuration can re-grade `fhirrug-canonical-external` to require resolution."""
+    from fhirrug.config import Config
+    from fhirrug.validate.pipeline import validate_package
+
+    oid = "urn:oid:2.16.578.1.12.4.1.1.9999"
+    answers = [{"linkId": f"q{k}", "answer": [{"valueCoding": coding("1", oid)}]} for k in range(3)]
+    pkg = package(("loose/QuestionnaireResponse-qr.json", {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "item": answers}))
+    rules = [r for r in __import__("fhirrug.rules", fromlist=["all_rules"]).all_rules() if r.id == "fhirrug-canonical-unresolved"]
+    found = [(i.code, i.severity, i.expression) for i in validate_package(pkg, rules=rules).issues]
+    assert found == [("fhirrug-canonical-external", "information", "QuestionnaireResponse.item[0].answer[0].valueCoding.system")]
+    strict = Config(severity={"fhirrug-canonical-external": "error"})
+    assert [i.severity for i in validate_package(pkg, strict, rules=rules).issues] == ["error"]

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "bump": ("fhirrug.cli.bump", "bump", "Raise the package version, rewrite references and add a CHANGELOG entry."),
     "export": ("fhirrug.cli.export", "export", "Write the release as a FHIR NPM package and a transaction Bundle."),
     "publish": ("fhirrug.cli.publish", "publish", "Post the release to a FHIR R4 server and read every resource back."),
+    "site": ("fhirrug.cli.site", "site", "Build the review site (or serve it with fill pages that run the engine)."),
 }
 
 

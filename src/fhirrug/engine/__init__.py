@@ -41,6 +41,8 @@ from typing import Any, Iterable
 
 from ..issues import ERROR, FATAL, WARNING, Issue
 from ..jsontypes import as_list, coding_key, shown
+from ..model.constraints import check_response
+from ..model.contained import contained_questionnaire, with_contained_valuesets
 from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances
 from .fast import FALLBACK
 from .plan import Node, Plan
@@ -72,6 +74,8 @@ def _plan_evaluate(self: Plan, response: Any, file: str = "") -> Evaluation:
     reference = response.get("questionnaire")
     if isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
         walk.issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", f"{QR}.questionnaire")
+    if self.response_constraints is not None:  # effectivePeriod against authored (model/constraints.py)
+        walk.issues += check_response(self.response_constraints, response, file)
     try:
         if self.flat:
             return evaluate_flat(self, response, walk)
@@ -262,10 +266,12 @@ class Engine:
         self._paths = {id(getattr(r, "data", None)): str(getattr(r, "path", "")) for r in getattr(package, "resources", ())}
         self._plans: dict[int, Plan] = {}
 
-    def plan_for(self, questionnaire: dict) -> Plan:
+    def plan_for(self, questionnaire: dict, container: dict | None = None) -> Plan:
         plan = self._plans.get(id(questionnaire))
         if plan is None:
-            plan = Plan(questionnaire, self.codesystems, self.valuesets, self._paths.get(id(questionnaire), ""))
+            # '#id' answerValueSets: the ValueSets contained in the Questionnaire or its container.
+            valuesets = with_contained_valuesets(self.valuesets, self.resources, questionnaire, container)
+            plan = Plan(questionnaire, self.codesystems, valuesets, self._paths.get(id(questionnaire), ""))
             self._plans[id(questionnaire)] = plan
             self._keep = getattr(self, "_keep", []) + [questionnaire]
         return plan
@@ -302,12 +308,18 @@ class Engine:
     def evaluate(self, response: Any, questionnaire: dict | None = None, file: str = "") -> tuple[Evaluation | None, list[Issue]]:
         """(evaluation, issues). evaluation is None when no Questionnaire could be found; the
         issues then say why. Otherwise the issues are the evaluation's."""
+        container = None  # the response, when it contains its Questionnaire
         if questionnaire is None:
             if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
                 kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
                 return None, [Issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {shown(kind)}", file, QR)]
-            questionnaire, issues = self.resolve(response.get("questionnaire"))
+            reference = response.get("questionnaire")
+            if isinstance(reference, str) and reference.startswith("#"):  # contained in the response
+                questionnaire, issues = contained_questionnaire(response, reference)
+                container = response
+            else:
+                questionnaire, issues = self.resolve(reference)
             if questionnaire is None:
                 return None, [Issue(i.code, i.severity, i.message, file, i.expression) for i in issues]
-        evaluation = self.plan_for(questionnaire).evaluate(response, file)
+        evaluation = self.plan_for(questionnaire, container).evaluate(response, file)
         return evaluation, evaluation.issues

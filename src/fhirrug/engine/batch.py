@@ -218,15 +218,16 @@ def _stdin_inputs(stream: IO[bytes]) -> Iterator[Input]:
 
 
 def iter_inputs(paths: list[str], stdin: IO[bytes] | None = None) -> Iterator[Input]:
-    """Every response in `paths`: .json files (a resource or a Bundle of them), .ndjson files,
-    folders (their *.json and *.ndjson files, sorted), '-' for standard input (JSON or NDJSON)."""
+    """Every response in `paths`: .json or FHIR .xml files (a resource or a Bundle of them),
+    .ndjson files, folders (their *.json, *.xml and *.ndjson files, sorted), '-' for standard
+    input (JSON, XML or NDJSON)."""
     for name in paths:
         if name == "-":
             yield from _stdin_inputs(stdin if stdin is not None else sys.stdin.buffer)
             continue
         path = Path(name)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and (p.suffix == ".json" or p.suffix in NDJSON_SUFFIXES))
+            files = sorted(p for p in path.rglob("*") if p.is_file() and (p.suffix in (".json", ".xml") or p.suffix in NDJSON_SUFFIXES))
         else:
             files = [path]
         for file in files:

@@ -113,8 +113,10 @@ def compile_fast(plan):
         (keys[k], types[k], (options[k] if keys[k] == "valueCoding" else False)) if kinds[k] == _QUESTION else None for k in range(n)
     )
     # linkId -> node index, per list level (the same dicts the general walker looks items up in).
-    top_index = {link: node.index for link, node in plan.top_by_linkid.items()}
-    CHILD = tuple({link: child.index for link, child in node.child_by_linkid.items()} for node in nodes)
+    # An item with value constraints (model/constraints.py) is left out of these indexes: the
+    # lookup fails (KeyError) and the general walker, which checks them, evaluates the response.
+    top_index = {link: node.index for link, node in plan.top_by_linkid.items() if node.constraints is None}
+    CHILD = tuple({link: child.index for link, child in node.child_by_linkid.items() if child.constraints is None} for node in nodes)
 
     def walk(items: list, index: dict, V: list, P: list, answered: list) -> None:
         last = -1

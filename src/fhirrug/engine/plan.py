@@ -13,6 +13,8 @@ from typing import Any
 
 from ..issues import ERROR, WARNING, Issue
 from ..jsontypes import coding_key, is_hashable_scalar, json_type
+from ..model.constraints import compile_item as compile_constraints
+from ..model.constraints import compile_questionnaire
 from .compare import ANSWER_KEYS, OPERATORS, ORDERING, UNORDERED, compile_test
 
 # Item type -> the answer value[x] keys a response may use for it (choice items add the types of
@@ -133,7 +135,7 @@ class Node:
         "index", "linkId", "type", "text", "required", "repeats", "parent", "children",
         "child_by_linkid", "pos", "expression", "conds", "any", "value_keys", "main_key",
         "options", "option_codes", "option_values", "answer_value_set", "outcome", "scope",
-        "depth", "has_options", "ancestors", "fast_key", "fast_type", "fast_options",
+        "depth", "has_options", "ancestors", "fast_key", "fast_type", "fast_options", "constraints",
     )
 
     def __init__(self, index: int, item: dict, parent: "Node | None", pos: int, expression: str):
@@ -170,6 +172,8 @@ class Node:
         self.fast_key: str | None = None
         self.fast_type: type | None = None
         self.fast_options: frozenset | None = None
+        # Value constraints (model/constraints.py): None for an item without any, the common case.
+        self.constraints = None
 
 
 ROOT_EXPRESSION = "Questionnaire"
@@ -208,6 +212,7 @@ class Plan:
         self.required_flat: list[tuple] = []
         self.enable = None  # generated: answers -> list of enabled flags by node index (flat plans)
         self.fast = None  # generated: the fast path of the flat walker (see fast.py), or None
+        self.response_constraints = None  # effectivePeriod (model/constraints.py), or None
         self._items: list = []
         if not isinstance(questionnaire, dict) or questionnaire.get("resourceType") != "Questionnaire":
             self._issue("fhirrug-not-a-questionnaire", ERROR, "the resource given as Questionnaire is not a Questionnaire", ROOT_EXPRESSION)
@@ -219,6 +224,9 @@ class Plan:
             self._issue("fhirrug-questionnaire-too-deep", ERROR, "items are nested too deeply to compile; the deeper items are left out", ROOT_EXPRESSION)
         for node, item in self._items:
             self._compile_item(node, item)
+        # Value constraints: compiled per item that has any, checked by the walkers (run.py);
+        # effectivePeriod once per response (fhirrug.engine._plan_evaluate).
+        self.response_constraints = compile_questionnaire(questionnaire)
         self._order()
         del self._items
         self.required = [n for n in self.nodes if n.required]
@@ -234,7 +242,7 @@ class Plan:
             self.enable = None
         from .fast import compile_fast
 
-        self.fast = compile_fast(self)
+        self.fast = compile_fast(self) if self.response_constraints is None else None
 
     # -- building -------------------------------------------------------------------------
 
@@ -272,6 +280,13 @@ class Plan:
                 self.flat = False
 
     def _compile_item(self, node: Node, item: dict) -> None:
+        # Value constraints (maxLength, minValue, regex, ...): only items that have them get an
+        # object; the walkers check those items and leave the fast paths (fast_key stays None).
+        node.constraints, problems = compile_constraints(item, node.type, node.expression)
+        if node.constraints is not None and node.constraints.enable_expression is not None:
+            node.required = False  # enabled by an expression fhirrug cannot evaluate: never "missing"
+        for problem in problems:
+            self.issues.append(Issue(problem.code, problem.severity, problem.message, self.file, problem.expression))
         # Options: the set a Coding answer must come from.
         options = item.get("answerOption")
         if isinstance(options, list) and options:
@@ -307,7 +322,7 @@ class Plan:
                       "valueDate": str, "valueDateTime": str, "valueTime": str, "valueUri": str, "valueCoding": dict,
                       "valueQuantity": dict, "valueReference": dict, "valueAttachment": dict}
         key = node.main_key
-        if key is not None and node.answer_value_set is None:
+        if key is not None and node.answer_value_set is None and node.constraints is None:
             if not node.has_options:
                 node.fast_key, node.fast_type = key, fast_types[key]
             elif key == "valueCoding" and node.options:

@@ -25,6 +25,7 @@ from typing import Any
 from ..issues import ERROR, FATAL, INFORMATION, WARNING, Issue
 from ..jsontypes import bad_coding_part, coding_key, is_hashable_scalar, json_type
 from ..jsontypes import shown as _shown
+from ..model.constraints import check_item
 from .plan import VALUE_TYPE_NAMES, VALUE_TYPE_OK, Node, Plan
 
 QR = "QuestionnaireResponse"
@@ -146,12 +147,29 @@ class Evaluation:
 class _Walk:
     """The state of one walk: issues, the response file, and the per-answer checks."""
 
-    __slots__ = ("plan", "file", "issues")
+    __slots__ = ("plan", "file", "issues", "held")
 
     def __init__(self, plan: Plan, file: str):
         self.plan = plan
         self.file = file
         self.issues: list[Issue] = []
+        self.held: list | None = None  # value-constraint issues until enabledness is known
+
+    def constrain(self, node: Node, item: dict, items: list, path: str, i: int, response: dict) -> None:
+        """Value constraints of one response item (model/constraints.py), held until `release`:
+        they apply to enabled items only (an answer on a disabled item is NotEnabled, not more)."""
+        completed = response.get("status") in ("completed", "amended")
+        found = check_item(node.constraints, item, items, path, i, completed, self.plan.valuesets, self.file)
+        if found:
+            if self.held is None:
+                self.held = []
+            self.held.append((node, item, found))
+
+    def release(self, is_enabled) -> None:
+        if self.held:
+            for node, item, found in self.held:
+                if is_enabled(node, item):
+                    self.issues += found
 
     def issue(self, code: str, severity: str, message: str, expression: str) -> None:
         self.issues.append(Issue(code, severity, message, self.file, expression))
@@ -267,6 +285,9 @@ class _Walk:
                 return True
             if (system, code) in codes:
                 return True
+            if system is None:  # a code without a system names no concept: it cannot be looked up
+                self.issue("Coding_has_no_system__cannot_validate", WARNING, "Coding has no system. A code with no system has no defined meaning, and it cannot be validated against the answerValueSet. A system should be provided", here)
+                return True
             self.issue("Questionnaire_QR_Item_BadOption", ERROR, f"The code '{code}' in the system '{system}' is not in the options value set ({node.answer_value_set}) specified by the questionnaire", expression)
             return False
         return True
@@ -342,6 +363,8 @@ def evaluate_flat(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
             if node is None:
                 walk.unknown(link_id, parent, path, i)
                 continue
+            if node.constraints is not None:  # value constraints (model/constraints.py)
+                walk.constrain(node, item, items, path, i, response)
             k = node.index
             if node.pos < last:
                 walk.issue("Questionnaire_QR_Item_Order", ERROR, f"Structural Error: item '{node.linkId}' is out of order", f"{path}.item[{i}]")
@@ -405,6 +428,7 @@ def evaluate_flat(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
     else:
         enabled = _enable_loop(plan, answers, where, walk)
     _after(plan, response, walk, enabled, where, answered, filled)
+    walk.release(lambda node, item: enabled[node.index])
     return Evaluation(plan, response, walk.issues, walk.file, flags=enabled)
 
 
@@ -518,6 +542,8 @@ def evaluate_instances(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
             if node is None:
                 walk.unknown(link_id, pnode, path, i)
                 continue
+            if node.constraints is not None:  # value constraints (model/constraints.py)
+                walk.constrain(node, item, items, path, i, response)
             if node.pos < last:
                 walk.issue("Questionnaire_QR_Item_Order", ERROR, f"Structural Error: item '{node.linkId}' is out of order", f"{path}.item[{i}]")
             else:
@@ -613,6 +639,7 @@ def evaluate_instances(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
         if on and node.required and parent_present and not (inst.filled if node.type == "group" else inst.answered):
             walk.required_missing(node, _instance_path(inst), completed)
     item_enabled = {key: inst.state is True for key, inst in by_item.items()}
+    walk.release(lambda node, item: item_enabled.get(id(item), False))
     return Evaluation(plan, response, walk.issues, walk.file, instances=instances, item_enabled=item_enabled)
 
 

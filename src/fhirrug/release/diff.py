@@ -28,7 +28,9 @@ CANONICAL_TYPES = ("StructureDefinition", "CodeSystem", "ValueSet", "ConceptMap"
 
 # String elements a content owner sees as text; changing them is a patch.
 TEXT_KEYS = {"title", "description", "purpose", "copyright", "text", "prefix", "display", "definition", "name", "publisher"}
-BOOKKEEPING = {"version", "date", "meta", "id"}
+# `text` (the resource's narrative) is generated from the rest by `fhirrug export`: a folder and
+# its exported package must compare equal.
+BOOKKEEPING = {"version", "date", "meta", "id", "text"}
 _OWN: ContextVar[frozenset | None] = ContextVar("fhirrug_diff_own_urls", default=None)
 _VERSIONED = re.compile(r"^([a-z][a-z0-9+.-]*:[^|\s]*)\|[^|\s]+$")
 

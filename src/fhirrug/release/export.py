@@ -195,6 +195,7 @@ def build(root: Path | str, fmt: str = "all", package: Package | None = None) ->
     if fmt not in FORMATS:
         raise ExportError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
     release = collect(root, package)
+    _add_narratives(release)
     stem = f"{release.manifest.name}-{release.manifest.version}"
     if fmt in ("npm", "all"):
         release.files[f"{stem}.tgz"] = tgz_bytes(npm_members(release), release.epoch)
@@ -204,6 +205,17 @@ def build(root: Path | str, fmt: str = "all", package: Package | None = None) ->
         f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(release.files.items())
     ).encode()
     return release
+
+
+def _add_narratives(release: Release) -> None:
+    """Every exported resource gets a generated narrative (text.status = generated), rendered by
+    the review site's templates (fhirrug.site.narrative)."""
+    from ..site.build import languages_of
+    from ..site.narrative import with_narratives
+
+    context = release.resources + release.examples
+    narrated = with_narratives(context, context, languages_of(release.manifest))
+    release.resources, release.examples = narrated[: len(release.resources)], narrated[len(release.resources) :]
 
 
 def export(root: Path | str, out: Path | str, fmt: str = "all", package: Package | None = None) -> list[Path]:

@@ -13,9 +13,10 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..issues import ERROR, WARNING
+from ..issues import ERROR, INFORMATION, WARNING, Issue
+from ..model.contained import find_contained
 from ..package import Package, Resource
-from .registry import PACKAGE, PackageFinding, Rule, rule_decorator
+from .registry import PACKAGE, STAGE, PackageFinding, Rule, rule_decorator
 from .terminology import codesystem_for, concept_codes, is_complete, is_external, resolve, split_canonical
 from .walk import Location, as_list, dicts, text, walk
 
@@ -144,11 +145,11 @@ def url_canonical_base(package: Package, ctx) -> Iterable[PackageFinding]:
 def _references(resource: Resource) -> Iterator[tuple[str, str, str]]:
     """(FHIRPath, canonical, resourceType it must resolve to) for every canonical reference."""
     data, rt = resource.data, resource.resource_type
-    if rt == "Questionnaire":
+    if rt in ("Questionnaire", "QuestionnaireResponse", "Bundle"):  # a Questionnaire, contained or not
         for node, path in walk(data, rt):
             if isinstance(node, dict) and isinstance(node.get("answerValueSet"), str) and "linkId" in node:
                 yield f"{path}.answerValueSet", node["answerValueSet"], "ValueSet"
-    elif rt == "ValueSet":
+    if rt == "ValueSet":
         compose = data.get("compose")
         if isinstance(compose, dict):
             for key in ("include", "exclude"):
@@ -227,28 +228,62 @@ def _is_coding_path(path) -> bool:
     return not name.startswith(("valueQuantity", "answerQuantity", "initialQuantity", "quantity"))
 
 
-@rule("fhirrug-canonical-unresolved", ERROR, "Canonical references resolve inside the package or name a known external system", CANONICAL, scope=PACKAGE)
-def canonical_unresolved(package: Package, ctx) -> Iterable[PackageFinding]:
-    """Every canonical the content refers to resolves to a resource of the package, matching
-    `|version` when one is given: Questionnaire `answerValueSet`; ValueSet
+@rule("fhirrug-canonical-unresolved", ERROR, "The package's own canonicals, and #id references to contained resources, resolve", CANONICAL, scope=PACKAGE)
+def canonical_unresolved(package: Package, ctx) -> Iterable[PackageFinding | Issue]:
+    """In the package's own content (the files of the manifest's content folders), every
+    canonical under the package's `canonical` base resolves to a resource of the package,
+    matching `|version` when one is given: Questionnaire `answerValueSet`; ValueSet
     `compose.include/exclude.system` (with `version`) and `.valueSet`; ConceptMap source,
     target and group source/target systems; CodeSystem `valueSet`/`supplements`; the system of
-    every Coding; the url of every extension. Exempt are FHIR core and HL7 terminology
-    (`http://hl7.org/fhir/…`, `http://terminology.hl7.org/…`) and SNOMED CT, LOINC, ICD-10,
-    UCUM, ISO 3166 and BCP-47/13, which no package contains."""
+    every Coding; the url of every extension. A `#id` reference (an answerValueSet bound to a
+    contained ValueSet) resolves to a contained resource of that type, in any file.
+
+    Canonicals that are not the package's (a local or national code system such as a Dutch
+    `urn:oid:2.16.840.1.113883.2.4…`, another guide's extension) and every canonical in files
+    validated from outside the content folders are not required to resolve: fhirrug has no
+    terminology server or package registry, so it says once per file and canonical that it
+    could not look it up (`fhirrug-canonical-external`, information; re-grade it in the
+    configuration to require resolution). FHIR core and HL7 terminology (`http://hl7.org/fhir/…`,
+    `http://terminology.hl7.org/…`), SNOMED CT, LOINC, ICD-10, UCUM, ISO 3166 and BCP-47/13 are
+    known and not reported."""
+    own = {id(r) for r in _content_resources(package, ctx)}
+    manifest = getattr(ctx, "manifest", None) or package.manifest
+    base = f"{manifest.canonical.rstrip('/')}/" if manifest is not None and manifest.canonical else None
     for resource in package.resources:
+        unlooked: dict[str, list[str]] = {}  # canonical -> its locations, for one information each
         for path, canonical, resource_type in _references(resource):
+            if canonical.startswith("#"):
+                # The file's resource holds the contained list, also for a contained Questionnaire
+                # (a contained resource cannot contain others: '#id' resolves in its container).
+                if find_contained([resource.data], canonical, resource_type) is None:
+                    yield PackageFinding(_file(resource), str(path), f"{canonical}: no contained {resource_type} with id '{canonical[1:]}'")
+                continue
             if is_external(canonical):
                 continue
             if resolve(package, canonical, resource_type) is not None:
+                continue
+            if id(resource) not in own or base is None or not canonical.startswith(base):
+                unlooked.setdefault(canonical, []).append(str(path))
                 continue
             url, version = split_canonical(canonical)
             other = resolve(package, url, resource_type) if version else None
             if other is not None:
                 message = f"{canonical}: the package has {resource_type} {url} only in version {other.version}"
             else:
-                message = f"{canonical} is not a {resource_type} of this package nor a known external system"
+                message = f"{canonical} is not a {resource_type} of this package"
             yield PackageFinding(_file(resource), str(path), message)
+        for canonical, paths in unlooked.items():
+            more = f" (and {len(paths) - 1} more place{'s' if len(paths) > 2 else ''})" if len(paths) > 1 else ""
+            yield Issue(
+                "fhirrug-canonical-external",
+                INFORMATION,
+                f"{canonical} is not in the package and fhirrug cannot look it up (no terminology server); not checked{more}",
+                _file(resource),
+                paths[0],
+            )
+
+
+RULES.append(Rule("fhirrug-canonical-external", INFORMATION, "A canonical that is not the package's (or in a file from outside the package) could not be looked up; not checked", CANONICAL, scope=STAGE))
 
 
 # --- codes ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..issues import ERROR, FATAL, INFORMATION, WARNING, Issue
+from ..model.constraints import CODES as CONSTRAINT_CODES
 from .registry import PACKAGE, STAGE, Rule, rule_decorator
 
 RULES: list[Rule] = []
@@ -73,6 +74,7 @@ RULES += [
     _code("Questionnaire_QR_Item_NoOptionsCoding", ERROR, "A Coding answer where the answerOptions hold no Coding."),
     _code("Questionnaire_QR_Item_NotInOptions", ERROR, "A non-Coding answer not among the item's answerOptions."),
     _code("Questionnaire_QR_Item_BadOption", ERROR, "A Coding answer not in the item's answerValueSet (a ValueSet of the package)."),
+    _code("Coding_has_no_system__cannot_validate", WARNING, "A Coding answer without a system on an item with an answerValueSet: it cannot be checked."),
     _code("fhirrug-qr-valueset-unknown", INFORMATION, "The answerValueSet is not in the package; the code is not checked (no terminology server)."),
     _code("Questionnaire_QR_Item_Text", WARNING, "An item's text differs from the Questionnaire's."),
     _code("fhirrug-enablewhen-indeterminate", WARNING, "An enableWhen comparison that cannot be decided (date precision, Quantity units): the condition is false.", _SEMANTICS),
@@ -86,3 +88,4 @@ RULES += [
     _code("fhirrug-bundle-entry", ERROR, "A Bundle entry that cannot hold a response: not an object, no resource, a resource without resourceType.", "https://hl7.org/fhir/R4/bundle.html"),
     _code("fhirrug-bundle-empty", ERROR, "A Bundle with no entries, or with no QuestionnaireResponse among them.", "https://hl7.org/fhir/R4/bundle.html"),
 ]
+RULES += [_code(code, severity, summary, _SEMANTICS) for code, severity, summary in CONSTRAINT_CODES]  # model/constraints.py

@@ -178,7 +178,7 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], Manifest | None]:
                 manifest = manifest or load_manifest(path)
                 files += manifest.content_files()
             else:
-                files += sorted(p for p in path.rglob("*.json") if p.is_file())
+                files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".json", ".xml"))
         else:
             files.append(path)
     if manifest is None:
