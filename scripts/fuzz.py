@@ -162,6 +162,8 @@ def at_limit(per_seed: int = 3) -> int:
 
 def report(name: str, tally: harness.Tally, save: Path | None) -> None:
     print(f"\n== fhirrug {name}: {tally.summary()}")
+    for seconds, what in tally.slow:
+        print(f"  slow: {seconds:.2f} s  {what[:1000]}")
     seen = set()
     for problem in tally.problems:
         key = (problem.kind, problem.detail[:80])

@@ -53,6 +53,11 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# One decoder, built once: json.loads with hooks builds a new JSONDecoder per call, which was
+# most of the cost of parsing a small document (an NDJSON line).
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def _has_lone_surrogate(text: str, value: Any) -> bool:
     """True when a string holds a lone UTF-16 surrogate (from a `\\ud800` escape): not Unicode
     text, and a traceback waiting to happen when a report is written as UTF-8."""
@@ -123,7 +128,7 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH, max_values
     if not text.strip():
         return fatal("fhirrug-json-syntax", "file is empty")
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = _DECODER.decode(text)
     except _DuplicateKey as exc:
         return fatal("fhirrug-json-duplicate-key", f"duplicate key {str(exc)!r} in one JSON object")
     except RecursionError:

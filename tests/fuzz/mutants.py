@@ -178,6 +178,7 @@ def _giant(draw, tree, place):
         count = max(1, min(count, 2_000_000 // max(size, 1)))  # stay far below the 20 MB limit
         parent[place[-1]] = value + [copy.deepcopy(element) for _ in range(count)]
         return f"array made {len(value) + count} long"
+    count = max(1, min(count, 2_000_000 // max(len(json.dumps(value)), 1)))  # as above
     get(tree, place[:-1])[place[-1]] = [value] * count
     return f"value repeated {count} times"
 

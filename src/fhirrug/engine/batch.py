@@ -133,7 +133,7 @@ def _looks_like_ndjson(head: bytes, lines: int = 64) -> bool:
             if line.lstrip()[:1] == b"{":
                 try:
                     if isinstance(json.loads(line), dict):
-                        return len(seen) > 1 or end >= 0 and bool(head[end:].strip())
+                        return len(seen) > 1 or (end >= 0 and bool(head[end:].strip()))
                 except (ValueError, UnicodeDecodeError, RecursionError):
                     pass
         if end < 0:
