@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fhirrug.cli import main
 from fhirrug.jsonio import MAX_FILE_BYTES, parse_bytes
@@ -118,3 +120,24 @@ def test_a_resource_of_too_many_values_is_refused_before_the_stages(tmp_path):
     # the package's largest resource is far below the limit
     biggest = (ROOT / "questionnaires" / "Questionnaire-zelfdiagnose-lage-rugklachten.json").read_bytes()
     assert parse_bytes(biggest, "q.json")[1] == []
+
+
+def _overlaps_reference(a: str, b: str) -> bool:
+    """One location is the other or lies inside it (`x.item[0]` and `x.item[0].linkId`)."""
+    if a == b:
+        return True
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return long.startswith(short) and long[len(short)] in ".["
+
+
+LOCATIONS = ["", "Q", "Q.item", "Q.item[0]", "Q.item[0].linkId", "Q.item[1]", "Q.item[10]", "Q.ite", ".x", "[0]", "Q.item[0].answer[0].valueCoding", "Q.itemx", "Q.item[0]x"]
+
+
+@given(st.lists(st.sampled_from(LOCATIONS), max_size=6), st.sampled_from(LOCATIONS))
+def test_model_stage_overlap_index_answers_as_the_pairwise_check(reported, where):
+    # The model stage leaves out what schema and bindings reported at, inside or around the same
+    # place. It compared each model error with each finding: 9 s for one response of 10,000 bad
+    # items (20,000 findings x 10,000 errors), most of a batch of 50 mutated files taking 30 s.
+    from fhirrug.validate.model import _Reported
+
+    assert _Reported(reported).overlaps(where) == any(_overlaps_reference(where, other) for other in reported)

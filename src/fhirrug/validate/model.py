@@ -48,12 +48,23 @@ def model_class(resource_type: str):
     return get_fhir_model_class(resource_type)
 
 
-def _overlaps(a: str, b: str) -> bool:
-    """True when one location is the other or lies inside it (`x.item[0]` and `x.item[0].linkId`)."""
-    if a == b:
-        return True
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return long.startswith(short) and long[len(short)] in ".["
+class _Reported:
+    """The locations the other stages reported. `overlaps(where)`: `where` is one of them, lies
+    inside one, or holds one (`x.item[0]` and `x.item[0].linkId`); indexed so that the question
+    costs the length of `where`, not the number of findings (comparing each model error with
+    each finding took 9 s for one response of 10,000 bad items: 20,000 findings x 10,000 errors)."""
+
+    def __init__(self, locations):
+        self.exact = set(locations)
+        self.within = set()  # every reported location and each of its ancestors
+        for location in self.exact:
+            self.within.add(location)
+            self.within.update(location[:i] for i, ch in enumerate(location) if ch in ".[")
+
+    def overlaps(self, where: str) -> bool:
+        if where in self.within:  # a reported location, or one that holds a reported location
+            return True
+        return any(where[:i] in self.exact for i, ch in enumerate(where) if ch in ".[")  # inside one
 
 
 def _clean_loc(loc: tuple) -> list:
@@ -202,12 +213,12 @@ def _check_uncached(resource: dict, file: str, resource_type: str, marker: Path 
     # Only a resource the model rejects pays for this second look at the other two stages.
     from . import bindings, schema
 
-    reported = [i.expression for i in schema.check(resource, file) + bindings.check(resource, file)]
+    reported = _Reported(i.expression for i in schema.check(resource, file) + bindings.check(resource, file))
     out: list[Issue] = []
     seen: set[tuple[str, str]] = set()
     for error in raw:
         where = expression(resource_type, _clean_loc(tuple(error.get("loc", ()))))
-        if any(_overlaps(where, other) for other in reported):
+        if reported.overlaps(where):
             continue
         missing = str(error.get("type", "")).endswith("missing")
         code = CODE_REQUIRED if missing else CODE_MODEL
