@@ -6,7 +6,11 @@
 
 Targets (printed as PASS/FAIL; this is a script, not a test):
 - cold `fhirrug validate` of the whole package within 1.0 s;
-- `fhirrug --help` within 0.15 s of the baseline.
+- `fhirrug --help` within 0.15 s of the baseline;
+- the line and column of findings (fhirrug.positions) cost at most 10 % of a cold validate: the
+  cold validate with positions against the same with FHIRRUG_NO_POSITIONS=1, on the package and on
+  a copy of it in which every file has findings (a second declared language, so that every text
+  lacks a translation): the files with findings are the ones that are re-scanned.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 VALIDATE_TARGET_S = 1.0
 HELP_OVER_BASELINE_S = 0.15
+POSITIONS_MAX_SHARE = 0.10
+CONTENT = ("fhirrug.toml", "definitions", "questionnaires", "valuesets", "examples")
 
 
 def best_of(command: list[str], repeat: int, cwd: Path, env_for_run=None) -> tuple[float, float, int]:
@@ -46,6 +52,26 @@ def best_of(command: list[str], repeat: int, cwd: Path, env_for_run=None) -> tup
         best_cpu = min(best_cpu, cpu)
         code = child.returncode
     return best_wall, best_cpu, code
+
+
+def _positions_in_process(root: Path, repeat: int) -> tuple[float, int, int]:
+    """Best time of `fhirrug.positions.with_positions` over every finding of a validate of `root`
+    (the positions of the run itself turned off), with the number of findings and of files."""
+    sys.path.insert(0, str(REPO / "src"))
+    from fhirrug.package import load_package
+    from fhirrug.positions import with_positions
+    from fhirrug.validate import pipeline
+
+    pipeline.POSITIONS = False
+    package = load_package(root)
+    issues = pipeline.validate_package(package).issues
+    sources = {str(r.path): r.raw for r in package.resources if r.raw is not None}
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        with_positions(issues, sources)
+        best = min(best, time.perf_counter() - start)
+    return best, len(issues), len({i.file for i in issues})
 
 
 def main() -> int:
@@ -76,6 +102,27 @@ def main() -> int:
     validate_time, validate_cpu, validate_code = best_of([str(exe), "validate"], args.repeat, args.root, empty_cache_env)
     subprocess.run([str(exe), "validate"], cwd=args.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=warm_env)
     warm_time, warm_cpu, warm_code = best_of([str(exe), "validate"], args.repeat, args.root, lambda: warm_env)
+    # Positions: the same cold validate with and without them, on the package and on a copy with
+    # findings in every file; runs alternate so that a change of load hits both alike.
+    findings_root = scratch / "findings"
+    findings_root.mkdir()
+    for name in CONTENT:
+        source = args.root / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, findings_root / name)
+    manifest = findings_root / "fhirrug.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('translations = ["en"]', 'translations = ["en", "de"]'), encoding="utf-8")
+    position_rows = []
+    for label, root in (("package", args.root), ("every file with findings", findings_root)):
+        timings = {}
+        for _ in range(args.repeat):
+            for on in (True, False):
+                env = empty_cache_env()
+                if not on:
+                    env["FHIRRUG_NO_POSITIONS"] = "1"
+                wall, _, _ = best_of([str(exe), "validate", "--format", "json"], 1, root, lambda env=env: env)
+                timings[on] = min(timings.get(on, float("inf")), wall)
+        position_rows.append((label, timings[True], timings[False]))
+    direct = _positions_in_process(findings_root, args.repeat)
     shutil.rmtree(scratch, ignore_errors=True)
     files = subprocess.run([str(exe), "validate", "--format", "json"], cwd=args.root, capture_output=True, text=True)
     try:
@@ -105,6 +152,25 @@ def main() -> int:
             f"+{help_time - baseline:.3f} s",
         ),
     ]
+    for label, with_positions, without in position_rows:
+        print(f"{'cold validate, ' + label + ', positions on/off':<44} {with_positions:8.3f} {without:11.3f}  (+{(with_positions - without) / without:.1%})")
+        results.append(
+            (
+                f"positions cost <= {POSITIONS_MAX_SHARE:.0%} of a cold validate ({label})",
+                with_positions - without <= POSITIONS_MAX_SHARE * without,
+                f"{with_positions:.3f} s vs {without:.3f} s: {(with_positions - without) / without:+.1%}",
+            )
+        )
+    seconds, count, file_count = direct
+    print(f"positions alone, in process: {count} findings in {file_count} files: {seconds:.3f} s "
+          f"= {seconds / validate_time:.1%} of the cold validate above")
+    results.append(
+        (
+            f"positions alone <= {POSITIONS_MAX_SHARE:.0%} of a cold validate (every file with findings, in process)",
+            seconds <= POSITIONS_MAX_SHARE * validate_time,
+            f"{seconds:.3f} s vs {validate_time:.3f} s: {seconds / validate_time:.1%}",
+        )
+    )
     # The targets are judged on wall time, as a user waits for it.
     for name, ok, figure in results:
         print(f"{'PASS' if ok else 'FAIL'}  {name}: {figure}")

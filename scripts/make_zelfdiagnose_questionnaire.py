@@ -2,7 +2,7 @@
 
 Developer tool, not part of the installed package. Run from the repository root:
 
-    .venv/bin/python scripts/make_zelfdiagnose_questionnaire.py [--check] [--outcome-style=display|group]
+    .venv/bin/python scripts/make_zelfdiagnose_questionnaire.py [--check]
 
 Inputs:
 - the book's bullets and headings, read from the content map (`../shared/content/content-map.md`,
@@ -10,8 +10,9 @@ Inputs:
   content map's normalisation (whitespace, line-end hyphenation);
 - the outcome texts, copied from the terminology engineer's CodeSystems
   (`valuesets/CodeSystem-zelfdiagnose-antwoord.json`, `valuesets/CodeSystem-rugalarm-uitkomst.json`):
-  `definition` (+ its English translation) becomes the display item's text, `display` the
-  item.code display. The Questionnaire never carries its own copy of an answer text.
+  `definition` (+ its English translation) becomes the text of the answer's display item,
+  `display` the outcome group's title and item.code display. The Questionnaire never carries
+  its own copy of an answer text.
 
 Outputs (written atomically, in the project's JSON format):
 - questionnaires/Questionnaire-zelfdiagnose-lage-rugklachten.json
@@ -31,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fhirrug.jsonio import atomic_write, dumps, read_json  # noqa: E402
+from fhirrug.jsonio import dumps, read_json  # noqa: E402
+from _generated import sync  # noqa: E402
 
 SHARED = ROOT / ".." / "shared"
 CONTENT_MAP = SHARED / "content" / "content-map.md"
@@ -54,9 +56,6 @@ TEKSTBRON_EXT = f"{BASE}/StructureDefinition/tekstbron"
 TEKSTBRON_SYSTEM = f"{BASE}/CodeSystem/tekstbron"
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 ITEM_CONTROL = "http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"
-# How an outcome is shown: "display" (a display item with item.code, as issue 3 asks; R4 que-3
-# forbids a code on a display item) or "group" (a group with the code around a display item).
-OUTCOME_STYLE = "group"
 TEKSTBRON_DISPLAY: dict[str, str] = {}  # code -> display, read from valuesets/CodeSystem-tekstbron.json
 
 # --------------------------------------------------------------------------------------------
@@ -135,20 +134,20 @@ BOOK_TEXT = {
 OWN_TEXT = {
     "title": ("Zelfdiagnose lage rugklachten (Spreekuur Thuis)", "Self-diagnosis of low back complaints (Spreekuur Thuis)"),
     "description": (
-        "De zelfdiagnose-procedure uit het boek Spreekuur Thuis over lage rugklachten (hoofdstukken ‘Zelfdiagnose: vragen stellen’ en ‘Zelfdiagnose: antwoorden’): Lijst 1 tot en met 7 leiden naar antwoord 1 tot en met 31. Vooraf gaan twee alarmvragen die niet uit het boek komen maar uit de patiëntenfolder Rughernia van het St. Antonius Ziekenhuis en een blog over ischias. De uitkomst verschijnt in de vragenlijst zelf als tekstonderdeel met de code van het antwoord. Dit is patiëntenvoorlichting, geen diagnose.",
-        "The self-diagnosis procedure from the book Spreekuur Thuis on low back complaints (chapters ‘Self-diagnosis: asking questions’ and ‘Self-diagnosis: answers’): Lists 1 to 7 lead to answers 1 to 31. They are preceded by two alarm questions that do not come from the book but from the St. Antonius Hospital patient leaflet on herniated discs and a blog on sciatica. The outcome appears in the questionnaire itself as a display item carrying the answer's code. This is patient information, not a diagnosis.",
+        "De zelfdiagnose-procedure uit het boek Spreekuur Thuis over lage rugklachten (hoofdstukken ‘Zelfdiagnose: vragen stellen’ en ‘Zelfdiagnose: antwoorden’): Lijst 1 tot en met 7 leiden naar antwoord 1 tot en met 31. Vooraf gaan drie alarmvragen die niet in de lijsten van het boek staan: over plas- of ontlastingproblemen en een doof rijbroekgebied (naar de patiëntenfolder Rughernia van het St. Antonius Ziekenhuis) en over afnemende kracht en een klapvoet (naar het boek zelf). De uitkomst verschijnt in de vragenlijst zelf als groep met de code van het antwoord; een antwoord dat de lezer niet herkent, is geen uitkomst. Dit is patiëntenvoorlichting, geen diagnose.",
+        "The self-diagnosis procedure from the book Spreekuur Thuis on low back complaints (chapters ‘Self-diagnosis: asking questions’ and ‘Self-diagnosis: answers’): Lists 1 to 7 lead to answers 1 to 31. They are preceded by three alarm questions that are not in the book's lists: on problems passing urine or stools and a numb saddle area (after the St. Antonius Hospital patient leaflet on herniated discs) and on decreasing strength and a foot drop (after the book itself). The outcome appears in the questionnaire itself as a group carrying the answer's code; an answer the reader does not recognise is no outcome. This is patient information, not a diagnosis.",
     ),
     "purpose": (
         "Lezers van het boek en patiënten met lage rugklachten helpen hun klachten te plaatsen voordat zij een arts bezoeken, en hen bij alarmsignalen direct naar een arts verwijzen.",
         "To help readers of the book and patients with low back complaints to place their complaints before they see a doctor, and to send them straight to a doctor when there are alarm signals.",
     ),
     "copyright": (
-        "De vragen en antwoorden zijn letterlijk overgenomen uit het boek Spreekuur Thuis over lage rugklachten; de alarmvragen en hun adviezen uit de patiëntenfolder ‘Rughernia (lumbale hernia)’ van het St. Antonius Ziekenhuis (NEU 04-A) en de blog ‘10 meest gestelde vragen over ischias’. Die teksten blijven eigendom van hun auteurs. Structuur, overige teksten en de Engelse vertalingen: fhirrug.",
-        "The questions and answers are taken verbatim from the book Spreekuur Thuis on low back complaints; the alarm questions and their advice from the St. Antonius Hospital patient leaflet ‘Rughernia (lumbale hernia)’ (NEU 04-A) and the blog ‘10 meest gestelde vragen over ischias’. Those texts remain the property of their authors. Structure, other texts and the English translations: fhirrug.",
+        "De vragen en antwoorden zijn letterlijk overgenomen uit het boek Spreekuur Thuis over lage rugklachten; de alarmvragen en hun adviezen zijn in eigen woorden gebaseerd op de patiëntenfolder ‘Rughernia (lumbale hernia)’ van het St. Antonius Ziekenhuis (NEU 04-A) en op het boek, de alarmuitkomsten citeren die folder en de blog ‘10 meest gestelde vragen over ischias’. Die teksten blijven eigendom van hun auteurs. Structuur, overige teksten en de Engelse vertalingen: fhirrug.",
+        "The questions and answers are taken verbatim from the book Spreekuur Thuis on low back complaints; the alarm questions and their advice are based, in our own words, on the St. Antonius Hospital patient leaflet ‘Rughernia (lumbale hernia)’ (NEU 04-A) and on the book, and the alarm outcomes quote that leaflet and the blog ‘10 meest gestelde vragen over ischias’. Those texts remain the property of their authors. Structure, other texts and the English translations: fhirrug.",
     ),
     "alarm": (
-        "Eerst: alarmsignalen. Deze vragen staan niet in het boek; bij ‘ja’ neemt u direct contact op met een arts en stopt de vragenlijst hier.",
-        "First: alarm signals. These questions are not in the book; if you answer ‘yes’, contact a doctor at once and the questionnaire stops here.",
+        "Eerst: alarmsignalen. Deze vragen staan niet in de lijsten van het boek; bij ‘ja’ neemt u direct contact op met een arts en stopt de vragenlijst hier.",
+        "First: alarm signals. These questions are not in the book's lists; if you answer ‘yes’, contact a doctor at once and the questionnaire stops here.",
     ),
     "lijst2.geen": ("Geen van deze beschrijvingen past bij mij.", "None of these descriptions fits me."),
     "lijst3": ("Uitstraling tot in uw voet of tenen", "Radiation down into your foot or toes"),
@@ -157,17 +156,39 @@ OWN_TEXT = {
     "lijst6": ("De pijn straalt niet uit", "The pain does not radiate"),
     "lijst7.groep": ("Waar zit de pijn?", "Where is the pain?"),
     "keuze": ("Welke beschrijving past het best bij u?", "Which description fits you best?"),
+    "keuze-2": ("Welke van de andere beschrijvingen past het best bij u?", "Which of the other descriptions fits you best?"),
     "herkenning": (
         "Herkent u zich in dit antwoord? Kiest u ‘nee’, dan gaat u verder zoals het boek aangeeft.",
         "Do you recognise yourself in this answer? If you choose ‘no’, you continue as the book indicates.",
     ),
-    "antwoord-3.verder": (
-        "Heeft uw huisarts een wervelfractuur uitgesloten en is er geen oorzaak vastgesteld? Kiest u ‘ja’, dan gaat u verder met de vragenlijst (antwoord 3).",
-        "Has your GP ruled out a vertebral fracture and has no cause been found? If you choose ‘yes’, you continue with the questionnaire (answer 3).",
+    "herkenning-twee": (
+        "Herkent u zich in deze antwoorden? Kiest u ‘nee’, dan gaat u verder zoals het boek aangeeft.",
+        "Do you recognise yourself in these answers? If you choose ‘no’, you continue as the book indicates.",
     ),
-    "antwoord-5.verder": (
-        "Is er geen complicatie in de zwangerschap opgetreden en herkent u uw klachten niet onder ‘Bekkeninstabiliteit’ (pagina 80)? Kiest u ‘ja’, dan gaat u verder met de laatste vraag van Lijst 1 (antwoord 5).",
-        "Has no complication of the pregnancy occurred, and do you not recognise your complaints under ‘Pelvic instability’ (page 80)? If you choose ‘yes’, you continue with the last question of List 1 (answer 5).",
+    "uitkomst": ("Hier eindigt uw zelfdiagnose, bij dit antwoord.", "Your self-diagnosis ends here, at this answer."),
+    "antwoord-3.fractuur-uitgesloten": (
+        "Heeft uw huisarts al een wervelfractuur uitgesloten? Bent u nog niet bij uw huisarts geweest, kies dan ‘nee’.",
+        "Has your GP already ruled out a vertebral fracture? If you have not yet seen your GP, choose ‘no’.",
+    ),
+    "antwoord-3.oorzaak": (
+        "Heeft uw huisarts een oorzaak van uw rugklachten vastgesteld?",
+        "Has your GP found a cause of your back complaints?",
+    ),
+    "antwoord-3.oorzaak.advies": (
+        "Volg dan het advies van uw huisarts; deze zelfdiagnose gaat hier niet verder.",
+        "Then follow your GP's advice; this self-diagnosis does not go on from here.",
+    ),
+    "antwoord-5.complicatie": (
+        "Is er in uw zwangerschap een complicatie opgetreden? Weet u het niet zeker, kies dan ‘ja’.",
+        "Has a complication occurred in your pregnancy? If you are not sure, choose ‘yes’.",
+    ),
+    "antwoord-5.complicatie.advies": (
+        "Neem contact op met uw verloskundige of huisarts.",
+        "Contact your midwife or GP.",
+    ),
+    "antwoord-5.bekkeninstabiliteit": (
+        "Herkent u uw klachten in wat het boek onder ‘Bekkeninstabiliteit’ (pagina 80) beschrijft?",
+        "Do you recognise your complaints in what the book describes under ‘Pelvic instability’ (page 80)?",
     ),
     "figuur-5": (
         "Figuur 5 uit het boek ontbreekt hier. In woorden: rode punten 1 liggen precies in het midden van de rug op de doornuitsteeksels (de knobbels die u midden op de rug voelt); rode punten 2 links of rechts naast de wervels; rode punten 3 links en/of rechts onder in de rug bij de knobbeltjes van het bekken; grote rode cirkels 4 een wat groter gebied links of rechts onder in de rug.",
@@ -175,20 +196,37 @@ OWN_TEXT = {
     ),
     "alarm.1": (
         "Hebt u plas- of ontlastingproblemen (vertraagd urineren of een vertraagde stoelgang, of juist ongewild verlies van urine of ontlasting), of een doof gevoel op de billen (het 'rijbroekgebied')?",
-        "Do you have problems passing urine or stools (delayed urination or delayed bowel movements, or on the contrary involuntary loss of urine or stools), or a numb feeling on the buttocks (the 'riding breeches area')?",
+        "Do you have problems passing urine or stools (delayed urination or delayed bowel movements, or on the contrary involuntary loss of urine or stools), or a numb feeling on the buttocks (the 'saddle area': the skin that would touch a saddle)?",
     ),
     "alarm.1.advies": (
         "Bent u al onder behandeling voor uw hernia? Bel dan binnen kantooruren uw behandelend arts en buiten kantooruren de Spoedeisende Hulp van het ziekenhuis waar u onder behandeling bent.",
         "Are you already being treated for your herniated disc? Then call your treating doctor during office hours, and outside office hours the Emergency Department of the hospital where you are being treated.",
     ),
-    "alarm.2.advies": (
-        "Wacht hier niet mee: neem direct contact op met uw huisarts, buiten kantooruren met de huisartsenpost in uw regio. Bent u al onder behandeling voor uw hernia, bel dan uw behandelend arts.",
-        "Do not wait: contact your GP at once, outside office hours the out-of-hours GP service in your region. If you are already being treated for your herniated disc, call your treating doctor.",
-    ),
     "alarm.2": (
-        "Neemt de kracht in uw been, voet of tenen duidelijk af, of dreigt u een 'klapvoet' te krijgen (neurologische uitval)?",
-        "Is the strength in your leg, foot or toes clearly decreasing, or are you at risk of a 'foot drop' (neurological deficit)?",
+        "Neemt de kracht in uw been, voet of tenen duidelijk af?",
+        "Is the strength in your leg, foot or toes clearly decreasing?",
     ),
+    "alarm.3": (
+        "Hebt u sinds kort een klapvoet (u kunt uw voet of tenen niet goed meer optillen, zodat uw voet bij het lopen neerklapt), of sleept u sinds kort met uw been? Hebt u dit al langer maar heeft nog geen arts ernaar gekeken, of weet u het niet zeker, kies dan ‘ja’.",
+        "Have you recently developed a foot drop (you can no longer lift your foot or toes properly, so that your foot slaps down when you walk), or have you recently started dragging your leg? If you have had this for longer but no doctor has looked at it yet, or if you are not sure, choose ‘yes’.",
+    ),
+    "alarm.2.advies": (
+        "Wacht hier niet mee: neem direct contact op met uw huisarts, buiten kantooruren met de huisartsenpost in uw regio. Bent u al onder behandeling voor uw hernia, bel dan binnen kantooruren uw behandelend arts en buiten kantooruren de Spoedeisende Hulp van het ziekenhuis waar u onder behandeling bent.",
+        "Do not wait: contact your GP at once, outside office hours the out-of-hours GP service in your region. If you are already being treated for your herniated disc, call your treating doctor during office hours and, outside office hours, the Emergency Department of the hospital where you are being treated.",
+    ),
+}
+
+# Texts of OWN_TEXT that render a source's content in our words (tekstbron `<source>-bewerkt`);
+# every other OWN_TEXT is written by fhirrug (tekstbron `fhirrug`). See questionnaires/README.md.
+ADAPTED_FROM = {
+    "alarm.1": "st-antonius-rughernia",  # the leaflet's "Wanneer direct contact opnemen?" as a question
+    "alarm.1.advies": "st-antonius-rughernia",  # its routing for patients in treatment, without the hospital's numbers
+    "alarm.2": "spreekuur-thuis",  # answer 7: "kan ook de kracht in uw voet of tenen verder afnemen"
+    "alarm.3": "spreekuur-thuis",  # anamnesis 'Hoe loopt u?': klapvoet or dragging leg, "recent ontstaan óf ... al jaren"
+    "antwoord-3.fractuur-uitgesloten": "spreekuur-thuis",  # answer 3: "Wanneer een wervelfractuur uitgesloten is ..."
+    "antwoord-3.oorzaak": "spreekuur-thuis",  # answer 3: "... en geen oorzaak is vastgesteld"
+    "antwoord-5.complicatie": "spreekuur-thuis",  # answer 5: "De eerste vraag is of er geen complicatie ..."
+    "antwoord-5.bekkeninstabiliteit": "spreekuur-thuis",  # answer 5: "Kunt u uw klachten hierin niet herkennen"
 }
 
 LIST_ANSWERS: dict[str, list[int]] = {}  # bullet id -> answer numbers, filled from the content map
@@ -298,7 +336,22 @@ def when_code(question: str, code: str) -> dict:
     return {"question": question, "operator": "=", "answerCoding": {"system": KEUZE_SYSTEM, "code": code}}
 
 
+def when_any(conditions: list[dict]) -> dict:
+    """enableWhen conditions with their behaviour (any), for text_item(..., enable_when=..., behavior=...)."""
+    return {"enable_when": conditions, "behavior": "any"}
+
+
 class Builder:
+    """The Questionnaire's items. An answer the reader reaches is shown in one of two forms:
+
+    - nothing is asked about it (Lijst 1 answers 1, 2, 4, 6; Lijst 7; the alarm outcomes): the
+      coded outcome group itself, around a display item with the answer's text;
+    - the reader is asked about it (recognition in Lijst 3-6, the follow-up questions of
+      answers 3 and 5): an uncoded group with the answer's text and the question(s) shows the
+      answer; the coded outcome group (a closing line) follows only when the reader stops at it.
+      A rejected answer is therefore never an outcome (enabled coded groups holding no question).
+    """
+
     def __init__(self, bullets: dict[str, str], targets: dict[str, list[int]], antwoorden: dict, alarms: dict):
         self.bullets = bullets
         self.targets = targets
@@ -308,13 +361,14 @@ class Builder:
 
     def own(self, key: str, link_id: str, item_type: str, **kw) -> dict:
         nl, en = OWN_TEXT[key]
-        return text_item(link_id, item_type, nl, en, source=kw.pop("source", "fhirrug"), **kw)
+        source = kw.pop("source", None) or (f"{ADAPTED_FROM[key]}-bewerkt" if key in ADAPTED_FROM else "fhirrug")
+        return text_item(link_id, item_type, nl, en, source=source, **kw)
 
     def book(self, key: str, link_id: str, item_type: str, **kw) -> dict:
         nl, en = BOOK_TEXT[key]
         return text_item(link_id, item_type, nl, en, **kw)
 
-    def outcome(self, link_id: str, system: str, code: str, enable_when: list) -> dict:
+    def concept(self, system: str, code: str) -> dict:
         table = self.antwoorden if system == ANTWOORD_SYSTEM else self.alarms
         c = table.get(code)
         if not c or not all(c.get(k) for k in ("display", "_display", "definition", "_definition")) \
@@ -322,42 +376,54 @@ class Builder:
             self.missing.append(f"{system}|{code}")
             c = {"display": f"PLACEHOLDER {code}", "_display": translation(f"PLACEHOLDER {code}"),
                  "definition": f"PLACEHOLDER {code}", "_definition": translation(f"PLACEHOLDER {code}"), "extension": []}
-        # The CodeSystem's display is fhirrug's short title: its `_display` (tekstbron `fhirrug` and
-        # the English translation) is copied with it. The definition is the source's own text.
-        coding = {"system": system, "code": code, "display": c["display"], "_display": c["_display"]}
+        return c
+
+    def _answer_group(self, link_id: str, system: str, code: str, enable_when: list | None, children: list, coded: bool) -> dict:
+        """A group titled with the concept's short title (ours: its `_display` carries tekstbron
+        `fhirrug` and the English), coded or not, around `children`."""
+        c = self.concept(system, code)
         item: dict = {"linkId": link_id}
-        sources = [e for e in c.get("extension") or [] if e.get("url") == TEKSTBRON_EXT]
-        if sources:
-            item["extension"] = sources
-        item["code"] = [coding]
+        if coded:
+            item["code"] = [{"system": system, "code": code, "display": c["display"], "_display": c["_display"]}]
         if system == ANTWOORD_SYSTEM:
             item["prefix"] = f"Antwoord {code}"
             item["_prefix"] = translation(f"Answer {code}")
-        if OUTCOME_STYLE == "group":
-            # R4 que-3 conformant variant: a group carries the code and fhirrug's short title, a
-            # display item inside it the source's text.
-            item.pop("extension", None)
-            item["text"] = c["display"]
-            item["_text"] = c["_display"]
-            item["type"] = "group"
+        item["text"] = c["display"]
+        item["_text"] = c["_display"]
+        item["type"] = "group"
+        if enable_when:
             item["enableWhen"] = enable_when
             if len(enable_when) > 1:
                 item["enableBehavior"] = "any"
-            shown: dict = {"linkId": f"{link_id}.tekst"}
-            if sources:
-                shown["extension"] = sources
-            shown["text"] = c["definition"]
-            shown["_text"] = c["_definition"]
-            shown["type"] = "display"
-            item["item"] = [shown]
-            return item
-        item["text"] = c["definition"]
-        item["_text"] = c["_definition"]
-        item["type"] = "display"
-        item["enableWhen"] = enable_when
-        if len(enable_when) > 1:
-            item["enableBehavior"] = "any"
+        item["item"] = children
         return item
+
+    def answer_text(self, link_id: str, system: str, code: str) -> dict:
+        """The display item with the answer's text: the concept's definition, verbatim, marked with
+        the concept's own source when it has one (the alarm outcomes)."""
+        c = self.concept(system, code)
+        shown: dict = {"linkId": link_id}
+        sources = [e for e in c.get("extension") or [] if e.get("url") == TEKSTBRON_EXT]
+        if sources:
+            shown["extension"] = sources
+        shown["text"] = c["definition"]
+        shown["_text"] = c["_definition"]
+        shown["type"] = "display"
+        return shown
+
+    def outcome(self, link_id: str, system: str, code: str, enable_when: list) -> dict:
+        """An outcome nothing is asked about: the coded group holds the answer's text."""
+        return self._answer_group(link_id, system, code, enable_when, [self.answer_text(f"{link_id}.tekst", system, code)], coded=True)
+
+    def shown_answer(self, link_id: str, code: str, enable_when: list | None, questions: list) -> dict:
+        """An answer the reader is asked about: uncoded, its text first, then the questions."""
+        return self._answer_group(link_id, ANTWOORD_SYSTEM, code, enable_when,
+                                  [self.answer_text(f"{link_id}.tekst", ANTWOORD_SYSTEM, code), *questions], coded=False)
+
+    def confirmed_outcome(self, link_id: str, code: str, enable_when: list) -> dict:
+        """The coded outcome of an answer the reader stopped at, after the questions about it."""
+        return self._answer_group(link_id, ANTWOORD_SYSTEM, code, enable_when,
+                                  [self.own("uitkomst", f"{link_id}.tekst", "display")], coded=True)
 
     def bullet_question(self, bid: str, link_id: str, enable_when: list | None, behavior: str = "any") -> dict:
         number = bid.split(".", 1)[1]
@@ -370,15 +436,17 @@ class Builder:
 
     # ---- the procedure -------------------------------------------------------------------
     def alarm(self) -> dict:
+        # alarm.2 (decreasing strength) and alarm.3 (a foot drop that came recently or was never
+        # examined) lead to the same outcome; each 'nee' goes on, Lijst 1 starts after alarm.3 'nee'.
+        uitval = [when_bool("alarm.2", True), when_bool("alarm.3", True)]
         return self.own("alarm", "alarm", "group", children=[
-            self.own("alarm.1", "alarm.1", "boolean", source="st-antonius-rughernia", required=True),
+            self.own("alarm.1", "alarm.1", "boolean", required=True),
             self.outcome("alarm.1.uitkomst", ALARM_SYSTEM, "cauda-equina", [when_bool("alarm.1", True)]),
-            self.own("alarm.1.advies", "alarm.1.advies", "display", source="st-antonius-rughernia",
-                     enable_when=[when_bool("alarm.1", True)]),
-            self.own("alarm.2", "alarm.2", "boolean", source="st-antonius-rughernia", required=True,
-                     enable_when=[when_bool("alarm.1", False)]),
-            self.outcome("alarm.2.uitkomst", ALARM_SYSTEM, "toenemende-uitval", [when_bool("alarm.2", True)]),
-            self.own("alarm.2.advies", "alarm.2.advies", "display", enable_when=[when_bool("alarm.2", True)]),
+            self.own("alarm.1.advies", "alarm.1.advies", "display", enable_when=[when_bool("alarm.1", True)]),
+            self.own("alarm.2", "alarm.2", "boolean", required=True, enable_when=[when_bool("alarm.1", False)]),
+            self.own("alarm.3", "alarm.3", "boolean", required=True, enable_when=[when_bool("alarm.2", False)]),
+            self.outcome("alarm.2.uitkomst", ALARM_SYSTEM, "toenemende-uitval", uitval),
+            self.own("alarm.2.advies", "alarm.2.advies", "display", **when_any(uitval)),
         ])
 
     def lijst1(self) -> dict:
@@ -387,21 +455,42 @@ class Builder:
             bid = f"1.{k}"
             if k == 1:
                 ew = None
-            elif k == 4:
-                ew = [when_bool("lijst1.3", False), when_bool("lijst1.antwoord-3.verder", True)]
-            elif k == 6:
-                ew = [when_bool("lijst1.5", False), when_bool("lijst1.antwoord-5.verder", True)]
+            elif k == 4:  # after answer 3: a fracture ruled out and no cause found
+                ew = [when_bool("lijst1.3", False), when_bool("lijst1.antwoord-3.oorzaak", False)]
+            elif k == 6:  # after answer 5: no complication, not Bekkeninstabiliteit ("de laatste vraag van Lijst 1")
+                ew = [when_bool("lijst1.5", False), when_bool("lijst1.antwoord-5.bekkeninstabiliteit", False)]
             else:
                 ew = [when_bool(f"lijst1.{k - 1}", False)]
             items.append(self.bullet_question(bid, f"lijst1.{k}", ew))
-            for n in self.targets[bid]:
-                items.append(self.outcome(f"lijst1.antwoord-{n}", ANTWOORD_SYSTEM, str(n), [when_bool(f"lijst1.{k}", True)]))
-            if k in (3, 5):
-                items.append(self.own(f"antwoord-{k}.verder", f"lijst1.antwoord-{k}.verder", "boolean",
-                                      enable_when=[when_bool(f"lijst1.{k}", True)]))
+            (n,) = self.targets[bid]
+            reached = [when_bool(f"lijst1.{k}", True)]
+            if k == 3:
+                a = "lijst1.antwoord-3"
+                items.append(self.shown_answer(a, "3", reached, [
+                    self.own("antwoord-3.fractuur-uitgesloten", f"{a}.fractuur-uitgesloten", "boolean", required=True),
+                    self.own("antwoord-3.oorzaak", f"{a}.oorzaak", "boolean", required=True,
+                             enable_when=[when_bool(f"{a}.fractuur-uitgesloten", True)]),
+                    self.own("antwoord-3.oorzaak.advies", f"{a}.oorzaak.advies", "display",
+                             enable_when=[when_bool(f"{a}.oorzaak", True)]),
+                ]))
+                items.append(self.confirmed_outcome("lijst1.uitkomst-3", "3",
+                                                    [when_bool(f"{a}.fractuur-uitgesloten", False), when_bool(f"{a}.oorzaak", True)]))
+            elif k == 5:
+                a = "lijst1.antwoord-5"
+                items.append(self.shown_answer(a, "5", reached, [
+                    self.own("antwoord-5.complicatie", f"{a}.complicatie", "boolean", required=True),
+                    self.own("antwoord-5.complicatie.advies", f"{a}.complicatie.advies", "display",
+                             enable_when=[when_bool(f"{a}.complicatie", True)]),
+                    self.own("antwoord-5.bekkeninstabiliteit", f"{a}.bekkeninstabiliteit", "boolean", required=True,
+                             enable_when=[when_bool(f"{a}.complicatie", False)]),
+                ]))
+                items.append(self.confirmed_outcome("lijst1.uitkomst-5", "5",
+                                                    [when_bool(f"{a}.complicatie", True), when_bool(f"{a}.bekkeninstabiliteit", True)]))
+            else:
+                items.append(self.outcome(f"lijst1.antwoord-{n}", ANTWOORD_SYSTEM, str(n), reached))
         items.append(self.book("lijst1.slot", "lijst1.slot", "display", enable_when=[when_bool("lijst1.6", False)]))
         return self.book("lijst1", "lijst1", "group", prefix=("Lijst 1.", "List 1."),
-                         enable_when=[when_bool("alarm.2", False)], children=items)
+                         enable_when=[when_bool("alarm.3", False)], children=items)
 
     def lijst2(self) -> dict:
         options = [self.option(f"2.{k}") for k in range(1, 5)]
@@ -412,32 +501,59 @@ class Builder:
                          enable_when=[when_bool("lijst1.6", False)], options=options, control="radio-button")
 
     def choice_list(self, n: int, route: str) -> dict:
+        """Lijst 3, 4 or 5: the closest statement, its answer, 'Herkent u zich in dit antwoord?';
+        'nee' goes back to the list ("ga daar verder"): a second choice among the other statements,
+        its answer, and after a second 'nee' Lijst 7."""
         ids = sorted((b for b in self.bullets if b.startswith(f"{n}.")), key=lambda b: int(b.split(".")[1]))
+        answer_of = {b: self.targets[b][0] for b in ids}
         question = self.own("keuze", f"lijst{n}.keuze", "choice", required=True, options=[self.option(b) for b in ids],
                             control="radio-button",
                             children=[self.book("dichtstbij", f"lijst{n}.keuze.dichtstbij", "display")])
         items = [question]
-        for b in ids:
-            for a in self.targets[b]:
-                items.append(self.outcome(f"lijst{n}.antwoord-{a}", ANTWOORD_SYSTEM, str(a), [when_code(f"lijst{n}.keuze", b)]))
-        items.append(self.own("herkenning", f"lijst{n}.herkenning", "boolean",
-                              enable_when=[{"question": f"lijst{n}.keuze", "operator": "exists", "answerBoolean": True}]))
+
+        def herkenning(link_id: str) -> dict:
+            return self.own("herkenning", f"{link_id}.herkenning", "boolean", required=True)
+
+        for b in ids:  # round 1: the answer of the statement chosen
+            a = answer_of[b]
+            items.append(self.shown_answer(f"lijst{n}.antwoord-{a}", str(a), [when_code(f"lijst{n}.keuze", b)],
+                                           [herkenning(f"lijst{n}.antwoord-{a}")]))
+        for b in ids:  # not recognised: choose again among the other statements
+            others = [o for o in ids if o != b]
+            items.append(self.own("keuze-2", f"lijst{n}.keuze-2.na-{b}", "choice", required=True,
+                                  options=[self.option(o) for o in others], control="radio-button",
+                                  enable_when=[when_bool(f"lijst{n}.antwoord-{answer_of[b]}.herkenning", False)]))
+        for b in ids:  # round 2: the answer of the second choice
+            a = answer_of[b]
+            chosen = [when_code(f"lijst{n}.keuze-2.na-{o}", b) for o in ids if o != b]
+            items.append(self.shown_answer(f"lijst{n}.keuze-2.antwoord-{a}", str(a), chosen,
+                                           [herkenning(f"lijst{n}.keuze-2.antwoord-{a}")]))
+        for b in ids:  # the outcome: an answer recognised in either round
+            a = answer_of[b]
+            items.append(self.confirmed_outcome(f"lijst{n}.uitkomst-{a}", str(a), [
+                when_bool(f"lijst{n}.antwoord-{a}.herkenning", True), when_bool(f"lijst{n}.keuze-2.antwoord-{a}.herkenning", True)]))
         return self.own(f"lijst{n}", f"lijst{n}", "group", prefix=(f"Lijst {n}", f"List {n}"),
                         enable_when=[when_code("lijst2", route)], children=items)
 
     def lijst6(self) -> dict:
+        """Lijst 6: first 'ja' in the book's order; each answer shown after its bullet, then
+        'Herkent u zich in dit antwoord?'; 'nee' goes on with the next bullet ("ga daar verder").
+        The coded outcome of an answer follows the last bullet that leads to it."""
         items: list[dict] = []
         ids = [f"6.{k}" for k in range(1, 11)]
         for k, bid in enumerate(ids, start=1):
             ew = None if k == 1 else [when_bool(f"lijst6.{k - 1}", False), when_bool(f"lijst6.{k - 1}.herkenning", False)]
             items.append(self.bullet_question(bid, f"lijst6.{k}", ew))
             for a in self.targets[bid]:
+                items.append(self.shown_answer(f"lijst6.{k}.antwoord-{a}", str(a), [when_bool(f"lijst6.{k}", True)], []))
+            key = "herkenning-twee" if len(self.targets[bid]) > 1 else "herkenning"
+            items.append(self.own(key, f"lijst6.{k}.herkenning", "boolean", required=True, enable_when=[when_bool(f"lijst6.{k}", True)]))
+            for a in self.targets[bid]:
                 sources = [j for j, b in enumerate(ids, start=1) if a in self.targets[b]]
                 if k != sources[-1]:
-                    continue  # one item per answer, after the last bullet that leads to it
-                items.append(self.outcome(f"lijst6.antwoord-{a}", ANTWOORD_SYSTEM, str(a),
-                                          [when_bool(f"lijst6.{j}", True) for j in sources]))
-            items.append(self.own("herkenning", f"lijst6.{k}.herkenning", "boolean", enable_when=[when_bool(f"lijst6.{k}", True)]))
+                    continue  # one outcome per answer, after the last bullet that leads to it
+                items.append(self.confirmed_outcome(f"lijst6.uitkomst-{a}", str(a),
+                                                    [when_bool(f"lijst6.{j}.herkenning", True) for j in sources]))
         return self.own("lijst6", "lijst6", "group", prefix=("Lijst 6", "List 6"),
                         enable_when=[when_code("lijst2", "2.4")], children=items)
 
@@ -450,7 +566,9 @@ class Builder:
             for a in self.targets[b]:
                 items.append(self.outcome(f"lijst7.antwoord-{a}", ANTWOORD_SYSTEM, str(a), [when_code("lijst7.keuze", b)]))
         ew = [when_code("lijst2", "2.geen")]
-        ew += [when_bool(f"lijst{n}.herkenning", False) for n in (3, 4, 5)]
+        for n in (3, 4, 5):  # both choices of the list not recognised: "nog niets herkenbaars gevonden"
+            ew += [when_bool(f"lijst{n}.keuze-2.antwoord-{self.targets[b][0]}.herkenning", False)
+                   for b in sorted((b for b in self.bullets if b.startswith(f"{n}.")), key=lambda b: int(b.split(".")[1]))]
         ew += [when_bool("lijst6.10", False), when_bool("lijst6.10.herkenning", False)]
         return self.own("lijst7.groep", "lijst7", "group", prefix=("Lijst 7", "List 7"), enable_when=ew,
                         behavior="any", children=items)
@@ -461,6 +579,8 @@ class Builder:
             "resourceType": "Questionnaire",
             "id": Q_ID,
             "language": "nl-NL",
+            # The main source of the items: a text without a mark of its own is the book's, verbatim.
+            "extension": [tekstbron("spreekuur-thuis")],
             "url": f"{BASE}/Questionnaire/{Q_ID}",
             "version": VERSION,
             "name": "ZelfdiagnoseLageRugklachten",
@@ -532,9 +652,9 @@ def keuze_codesystem(bullets: dict[str, str]) -> dict:
                 ("Zelfdiagnose lage rugklachten: keuzes in Lijst 2, 3, 4, 5 en 7", "Self-diagnosis of low back complaints: choices in Lists 2, 3, 4, 5 and 7"),
                 ("De uitspraken uit Spreekuur Thuis waaruit de lezer in Lijst 2, 3, 4, 5 en 7 van de zelfdiagnose kiest, letterlijk uit het boek. De code is het nummer van de uitspraak in de lijst (lijst.volgnummer); 2.geen is de keuze ‘geen van deze’ bij Lijst 2 (het boek: ‘Zo neen, ga verder met Lijst 7.’).",
                  "The statements from Spreekuur Thuis from which the reader chooses in Lists 2, 3, 4, 5 and 7 of the self-diagnosis, verbatim from the book. The code is the number of the statement in its list (list.sequence number); 2.geen is the choice ‘none of these’ in List 2 (the book: ‘If not, continue with List 7.’)."))
-    cs.pop("copyright"), cs.pop("_copyright")
-    cs["copyright"] = OWN_TEXT["copyright"][0]
-    cs["_copyright"] = translation(OWN_TEXT["copyright"][1])
+    # The main source of the concepts: the book's bullets, verbatim (2.geen carries its own mark).
+    cs = {**{k: cs[k] for k in ("resourceType", "id", "language")}, "extension": [tekstbron("spreekuur-thuis")],
+          **{k: v for k, v in cs.items() if k not in ("resourceType", "id", "language")}}
     cs["caseSensitive"] = True
     cs["valueSet"] = f"{BASE}/ValueSet/zelfdiagnose-keuze"
     cs["content"] = "complete"
@@ -570,21 +690,9 @@ def keuze_valuesets(bullets: dict[str, str]) -> list[dict]:
 
 
 def main(argv: list[str]) -> int:
-    global OUTCOME_STYLE
     check = "--check" in argv
-    for arg in argv:
-        if arg.startswith("--outcome-style="):
-            OUTCOME_STYLE = arg.split("=", 1)[1]
-            if OUTCOME_STYLE not in ("display", "group"):
-                print("--outcome-style must be display or group", file=sys.stderr)
-                return 2
     tekstbron_cs, _ = read_json(ROOT / "valuesets" / "CodeSystem-tekstbron.json")
     TEKSTBRON_DISPLAY.update({c["code"]: c["display"] for c in (tekstbron_cs or {}).get("concept", [])})
-    target = ROOT / "questionnaires" / f"Questionnaire-{Q_ID}.json"
-    if check and not any(a.startswith("--outcome-style=") for a in argv) and target.exists():
-        # check against the style the file on disk was written in
-        if re.search(r'"linkId": "[^"]+\.antwoord-\d+\.tekst"', target.read_text(encoding="utf-8")):
-            OUTCOME_STYLE = "group"
     bullets, targets = read_content_map()
     book = normalised_book()
     problems = [f"bullet {b} not verbatim in the book" for b, t in bullets.items() if t not in book]
@@ -603,16 +711,8 @@ def main(argv: list[str]) -> int:
         print("warning:", p, file=sys.stderr)
     if builder.missing:
         print("outcome texts not yet available (placeholders): " + ", ".join(builder.missing), file=sys.stderr)
-    differ = []
-    for path, resource in files.items():
-        text = dumps(resource)
-        if check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                differ.append(path)
-        else:
-            atomic_write(path, text)
-    if check and differ:
-        print("out of date: " + ", ".join(str(p.relative_to(ROOT)) for p in differ), file=sys.stderr)
+    fresh, _ = sync({path: dumps(resource) for path, resource in files.items()}, check)
+    if check and not fresh:
         return 1
     return 1 if builder.missing else 0
 

@@ -154,17 +154,17 @@ def test_internal_error_is_a_message_and_exit_2(monkeypatch, fixture_files):
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(pipeline, "validate_paths", boom)
+    monkeypatch.setattr(pipeline, "validate_in_context", boom)
     result = invoke(fixture_files.good)
     assert result.exit_code == exitcodes.USAGE
     assert "internal error" in result.stderr and "kaboom" in result.stderr
     assert "Traceback" not in result.output
 
 
-def test_folder_without_json_is_clean_and_says_so(tmp_path):
+def test_folder_without_json_is_a_usage_error_and_says_so(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     result = invoke(tmp_path)
-    assert result.exit_code == exitcodes.OK
+    assert result.exit_code == exitcodes.USAGE
     assert "nothing to validate" in result.stderr
 
 
@@ -176,10 +176,10 @@ def test_lone_surrogates_in_findings_do_not_break_output(tmp_path):
         assert result.exit_code == exitcodes.FINDINGS, (fmt, result.output)
 
 
-def test_unknown_rule_pattern_is_warned_about_on_stderr(fixture_files):
+def test_unknown_rule_pattern_is_a_usage_error(fixture_files):
     result = invoke(fixture_files.good, "--ignore", "no-such-rule-xyz")
-    assert result.exit_code == exitcodes.OK
-    assert "no-such-rule-xyz" in result.stderr
+    assert result.exit_code == exitcodes.USAGE
+    assert "no-such-rule-xyz" in result.stderr and result.stdout == ""
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):

@@ -10,7 +10,7 @@ from fhirrug.config import (
     load_config,
     load_config_file,
     parse_severity_assignment,
-    unmatched_patterns,
+    check_selectors,
 )
 from fhirrug.issues import Issue
 
@@ -126,6 +126,34 @@ def test_bad_severity_assignment(text):
         parse_severity_assignment(text)
 
 
-def test_unmatched_patterns_reports_likely_typos():
-    config = Config(select=("que-*",), ignore=("qeu-2",), severity={"fhirrug-x": "error"})
-    assert unmatched_patterns(config, ["que-2", "que-4"]) == ["qeu-2", "fhirrug-x"]
+class _Rule:
+    def __init__(self, id, aliases=()):
+        self.id, self.aliases = id, aliases
+
+
+@pytest.mark.parametrize(
+    "config, named, closest",
+    [
+        (Config(select=("que-*",), ignore=("qeu-2",)), "'qeu-2'", "'que-2'"),
+        (Config(severity={"fhirrug-x": "error"}), "'fhirrug-x'", "'fhirrug-y'"),
+        (Config(select=("vsd-*",)), "'vsd-*'", None),
+    ],
+)
+def test_a_selector_that_matches_no_rule_is_an_error_naming_it_and_the_closest_id(config, named, closest):
+    rules = [_Rule("que-2"), _Rule("que-4"), _Rule("fhirrug-y")]
+    with pytest.raises(ConfigError) as raised:
+        check_selectors(config, rules)
+    assert named in str(raised.value)
+    if closest:
+        assert f"did you mean {closest}" in str(raised.value)
+
+
+def test_selectors_that_match_an_id_or_an_alias_pass():
+    check_selectors(Config(select=("que-*",), ignore=("old-id",), severity={"que-4": "warning"}), [_Rule("que-2"), _Rule("que-4", aliases=("old-id",))])
+
+
+def test_a_selector_from_a_file_is_named_with_its_file(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.fhirrug]\nselect = ["que-22"]\n')
+    with pytest.raises(ConfigError) as raised:
+        check_selectors(load_config(tmp_path), [_Rule("que-2")])
+    assert "pyproject.toml" in str(raised.value) and "select" in str(raised.value)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONTENT_FOLDERS = ("definitions", "questionnaires", "valuesets", "examples")
+CONTENT_FOLDERS = ("definitions", "questionnaires", "valuesets", "examples", "sources")
 
 
 @pytest.fixture(scope="module")

@@ -43,15 +43,37 @@ def test_every_format_is_registered():
 # text
 
 
-def test_text_groups_by_file_with_one_line_per_finding():
-    lines = REPORTER_BY_NAME["text"](report()).splitlines()
-    assert lines[0] == "(package)"
-    assert lines.index("questionnaires/Questionnaire-a.json") < lines.index("valuesets/ValueSet-b.json")
-    a = lines.index("questionnaires/Questionnaire-a.json")
-    # In document order: item[0] before item[1], whatever the severity.
-    assert lines[a + 1].split()[:3] == ["warning", "fhirrug-translation-missing", "Questionnaire.item[0].text:"]
-    assert lines[a + 2].split()[:3] == ["error", "que-2", "Questionnaire.item[1].linkId:"]
+def test_text_is_one_line_per_finding_with_file_line_column_first():
+    issues = [*ISSUES[:2], Issue("que-3", "error", "m", "questionnaires/Questionnaire-a.json", "Questionnaire.item[2]", 40, 7), *ISSUES[2:]]
+    lines = REPORTER_BY_NAME["text"](report(issues=issues)).splitlines()
+    assert lines[0] == "(package): information fhirrug-note: package-level note"
+    # In document order within a file: item[0] before item[1], whatever the severity.
+    assert [line.split()[:3] for line in lines[1:4]] == [
+        ["questionnaires/Questionnaire-a.json:", "warning", "fhirrug-translation-missing"],
+        ["questionnaires/Questionnaire-a.json:", "error", "que-2"],
+        ["questionnaires/Questionnaire-a.json:40:7:", "error", "que-3"],
+    ]
+    assert lines[4].startswith("valuesets/ValueSet-b.json: fatal fhirrug-json-syntax")
     assert lines[-1] == "3 files, 1 fatal, 1 error, 1 warning, 1 information"
+
+
+POSITIONED = [Issue("que-2", "error", "twice", "questionnaires/Questionnaire-a.json", "Questionnaire.item[1].linkId", 12, 19)]
+
+
+def test_every_format_carries_line_and_column():
+    assert REPORTER_BY_NAME["text"](report(issues=POSITIONED)).startswith("questionnaires/Questionnaire-a.json:12:19: error que-2")
+    (found,) = json.loads(REPORTER_BY_NAME["json"](report(issues=POSITIONED)))["issues"]
+    assert (found["line"], found["column"]) == (12, 19)
+    unknown = json.loads(REPORTER_BY_NAME["json"](report(issues=ISSUES[:1])))["issues"][0]
+    assert (unknown["line"], unknown["column"]) == (None, None)
+    (result,) = json.loads(REPORTER_BY_NAME["sarif"](report(issues=POSITIONED)))["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 12, "startColumn": 19}
+    (issue,) = json.loads(REPORTER_BY_NAME["operationoutcome"](report(issues=POSITIONED)))["issue"]
+    extensions = {e["url"]: e for e in issue["extension"]}
+    assert extensions["http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"]["valueInteger"] == 12
+    assert extensions["http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-col"]["valueInteger"] == 19
+    junit = ET.fromstring(REPORTER_BY_NAME["junit"](report(issues=POSITIONED)))
+    assert "questionnaires/Questionnaire-a.json:12:19: error que-2" in junit.find(".//failure").text
 
 
 def test_text_is_plain_unless_colour_is_asked_for():
@@ -81,7 +103,7 @@ def test_json_envelope():
     assert {(i["code"], i["expression"], i["file"], i["severity"]) for i in data["issues"]} == {
         (i.code, i.expression, i.file, i.severity) for i in ISSUES
     }
-    assert all(set(i) == {"code", "severity", "message", "file", "expression"} for i in data["issues"])
+    assert all(set(i) == {"code", "severity", "message", "file", "expression", "line", "column"} for i in data["issues"])
 
 
 def test_json_keeps_non_ascii_text():
@@ -125,7 +147,21 @@ def test_operationoutcome_without_findings_still_has_one_issue():
         ("fhirrug-file-too-large", "fatal", "too-costly"),
         ("fhirrug-schema-required", "error", "required"),
         ("fhirrug-binding-required", "error", "code-invalid"),
-        ("fhirrug-enablewhen-target-missing", "error", "not-found"),
+        # as the HL7 Java validator types the same message (its expected outcomes in fhir-test-cases)
+        ("fhirrug-enablewhen-target-missing", "error", "business-rule"),  # = Questionnaire_Q_EnableWhen_NoTarget
+        ("Questionnaire_QR_Item_NotEnabled", "error", "invalid"),  # "Item has answer, even though it is not enabled"
+        ("Questionnaire_QR_Item_Missing", "error", "required"),  # "No response answer found for required item"
+        ("Questionnaire_QR_Item_NotFound", "error", "not-found"),  # "LinkId 'X' not found in questionnaire"
+        ("Questionnaire_QR_Item_WrongType", "error", "invariant"),  # "Answer value must be of the type ..."
+        ("Questionnaire_QR_Item_OnlyOneA", "error", "invalid"),
+        ("Questionnaire_QR_Item_Group", "error", "structure"),  # "Items of type group cannot have answers"
+        ("Questionnaire_QR_Item_BadOption", "error", "code-invalid"),
+        ("Questionnaire_QR_Q_NotFound", "warning", "required"),  # "The questionnaire 'X' could not be resolved"
+        ("fhirrug-canonical-unresolved", "warning", "not-found"),  # "A definition for CodeSystem 'X' could not be found"
+        ("fhirrug-code-unknown", "error", "code-invalid"),  # "Unknown code 'X' in the CodeSystem 'X'"
+        ("fhirrug-code-display", "warning", "invalid"),  # "Wrong Display Name 'X' for ..."
+        ("fhirrug-schema-additional-property", "error", "structure"),  # "Unrecognized property 'X'"
+        ("fhirrug-qr-value", "error", "invariant"),  # "The value 5 is greater than the allowed maximum of 2"
         ("fhirrug-translation-missing", "warning", "business-rule"),
         ("fhirrug-internal-error", "fatal", "exception"),
         ("SomeValidatorKey", "information", "informational"),
@@ -146,6 +182,9 @@ def test_operationoutcome_issue_types_are_r4_issue_types():
         "transient", "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled", "informational",
     }  # http://hl7.org/fhir/R4/valueset-issue-type.html
     assert {kind for _, kind in ISSUE_TYPE_BY_RULE} <= r4_issue_types
+    from fhirrug.reporters.operationoutcome import ISSUE_TYPE_BY_CODE
+
+    assert set(ISSUE_TYPE_BY_CODE.values()) <= r4_issue_types
 
 
 # SARIF

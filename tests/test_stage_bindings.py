@@ -149,13 +149,17 @@ def test_stage_rules_list_every_code_the_stages_emit():
     from fhirrug.config import Config
     from fhirrug.issues import Issue
     from fhirrug.rules import STAGE, all_rules
+    from fhirrug.release import tarsafe
     from fhirrug.rules.stages import RULES
     from fhirrug.validate import model, schema
 
     src = Path(__file__).resolve().parents[1] / "src" / "fhirrug"
     emitted = set(re.findall(r'"(fhirrug-(?:json|file)-[a-z-]+)"', (src / "jsonio.py").read_text(encoding="utf-8")))
-    for module in (schema, model, bindings):
+    for module in (schema, model, bindings, tarsafe):
         emitted |= {value for name, value in vars(module).items() if name.startswith("CODE_") and isinstance(value, str)}
+    # the pipeline's own crash report and the archive reader's refusal
+    emitted |= set(re.findall(r'"(fhirrug-internal-error)"', (src / "validate" / "pipeline.py").read_text(encoding="utf-8")))
+    emitted |= set(re.findall(r'"(fhirrug-package-unsafe)"', (src / "release" / "tarsafe.py").read_text(encoding="utf-8")))
     listed = {rule.id for rule in RULES}
     assert emitted == listed
     assert all(rule.scope == STAGE and rule.check is None and rule.spec.startswith("https://") for rule in RULES)

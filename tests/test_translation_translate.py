@@ -192,28 +192,31 @@ def english_package(tmp_path_factory) -> Path:
 
 def test_cli_package_keeps_the_tree_and_skips_responses(english_package):
     written = {p.relative_to(english_package).as_posix() for p in english_package.rglob("*.json")}
-    assert "questionnaires/Questionnaire-ischias-faq.json" in written
-    assert "questionnaires/Questionnaire-anamnese-lage-rugklachten.json" in written
-    assert "valuesets/CodeSystem-ischias-faq-vraag.json" in written
-    assert not any("QuestionnaireResponse" in w for w in written)
-    faq = json.loads((english_package / "questionnaires" / "Questionnaire-ischias-faq.json").read_text(encoding="utf-8"))
+    assert "questionnaires/Questionnaire-ischias-faq-en.json" in written
+    assert "questionnaires/Questionnaire-anamnese-lage-rugklachten-en.json" in written
+    assert "valuesets/CodeSystem-ischias-faq-vraag-en.json" in written
+    assert not any("QuestionnaireResponse" in w or "StructureDefinition" in w for w in written)
+    faq = json.loads((english_package / "questionnaires" / "Questionnaire-ischias-faq-en.json").read_text(encoding="utf-8"))
     assert faq["language"] == "en" and faq["title"] == "Sciatica: the 10 most frequently asked questions"
-    text = (english_package / "questionnaires" / "Questionnaire-ischias-faq.json").read_text(encoding="utf-8")
+    text = (english_package / "questionnaires" / "Questionnaire-ischias-faq-en.json").read_text(encoding="utf-8")
     assert text.endswith("}\n") and "\n  \"id\"" in text  # the project's JSON format
 
 
-def _errors(files: list[Path], root: Path) -> set[tuple[str, str, str]]:
-    package = load_files(files)
-    result = validate_package(package, rules=[r for r in all_rules() if not r.id.startswith("fhirrug-translation")])
-    return {(i.code, Path(i.file).resolve().relative_to(root.resolve()).as_posix() if i.file else "", i.expression) for i in result.issues if i.severity != "information"}
+def _errors(files: list[Path], root: Path, beside: list[Path] = ()) -> set[tuple[str, str, str]]:
+    package = load_files([*files, *beside])
+    only = {str(f) for f in files}
+    result = validate_package(package, rules=[r for r in all_rules() if not r.id.startswith("fhirrug-translation")], only=only)
+    return {(i.code, Path(i.file).resolve().relative_to(root.resolve()).as_posix().replace("-en.json", ".json") if i.file else "", i.expression) for i in result.issues if i.severity != "information"}
 
 
 def test_translated_package_validates_as_well_as_the_source(english_package):
-    """Translating adds no finding: the English copy has no error or warning that the Dutch source
-    does not have (e.g. no Coding display that disagrees with its translated CodeSystem), and the
+    """Translating adds no finding: the English copies, imported beside the Dutch originals as an
+    integrator does, have no error or warning that the Dutch source does not have (no clash of
+    url or id with the originals, no Coding display that disagrees with its CodeSystem), and the
     FAQ and anamnesis have none at all."""
-    translated = _errors(sorted(english_package.rglob("*.json")), english_package)
-    source = _errors([REPO / p for p in (p.relative_to(english_package) for p in sorted(english_package.rglob("*.json")))], REPO)
+    originals = [p for p in sorted(REPO.glob("*/*.json")) if p.parent.name in ("definitions", "questionnaires", "valuesets")]
+    translated = _errors(sorted(english_package.rglob("*.json")), english_package, originals)
+    source = _errors(originals, REPO)
     assert translated <= source
     ours = ("ischias-faq", "anamnese-lage-rugklachten")
     assert [e for e in translated if any(name in e[1] for name in ours)] == []
@@ -231,3 +234,65 @@ def test_console_script_translates(fhirrug_exe):
     english = concept["_display"]["extension"][0]["extension"][1]["valueString"]
     vragen = next(i for i in faq["item"] if i["linkId"] == "vragen")
     assert vragen["extension"][0]["valueCoding"]["display"] == english != concept["display"]
+
+
+def _console(fhirrug_exe, *args, cwd=REPO):
+    result = subprocess.run([str(fhirrug_exe), "translate", *map(str, args)], capture_output=True, text=True, encoding="utf-8", timeout=120, cwd=cwd)
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    return result
+
+
+def test_console_script_refuses_a_language_the_package_does_not_declare(fhirrug_exe):
+    result = _console(fhirrug_exe, "--lang", "fr", FAQ)
+    assert result.returncode == exitcodes.USAGE and result.stdout == ""
+    assert "'fr'" in result.stderr and "fhirrug.toml" in result.stderr
+    assert _console(fhirrug_exe, "--lang", "en-GB", FAQ).returncode == exitcodes.OK  # same primary language as en
+
+
+def test_console_script_copies_have_an_identity_of_their_own(fhirrug_exe, tmp_path):
+    out = tmp_path / "en"
+    assert _console(fhirrug_exe, "--lang", "en", "--quiet", "--out", out).returncode == exitcodes.OK
+    faq = json.loads((out / "questionnaires" / "Questionnaire-ischias-faq-en.json").read_text(encoding="utf-8"))
+    original = json.loads(FAQ.read_text(encoding="utf-8"))
+    assert (faq["id"], faq["url"], faq["version"]) == (original["id"] + "-en", original["url"] + "-en", original["version"])
+    assert faq["derivedFrom"][-1] == f"{original['url']}|{original['version']}"
+    # references to the package's ValueSets point at their English copies, which were written;
+    # the group's source stays the CodeSystem (its url is the system of the codes)
+    conceptmap = json.loads((out / "valuesets" / "ConceptMap-zelfdiagnose-antwoord-snomed-en.json").read_text(encoding="utf-8"))
+    copies = {json.loads(p.read_text(encoding="utf-8"))["url"] for p in out.rglob("ValueSet-*.json")}
+    assert conceptmap["sourceCanonical"].partition("|")[0] in copies and conceptmap["sourceCanonical"].partition("|")[0].endswith("-en")
+    assert conceptmap["group"][0]["source"] == "https://fhir.fhirrug.nl/CodeSystem/zelfdiagnose-antwoord"
+    # a CodeSystem's url is the system of its codes: the copy supplements it instead
+    vraag = json.loads((out / "valuesets" / "CodeSystem-ischias-faq-vraag-en.json").read_text(encoding="utf-8"))
+    source = json.loads((REPO / "valuesets" / "CodeSystem-ischias-faq-vraag.json").read_text(encoding="utf-8"))
+    assert vraag["content"] == "supplement" and vraag["supplements"] == f"{source['url']}|{source['version']}"
+    assert vraag["url"] != source["url"] and vraag["concept"][0]["designation"][-1]["language"] == "en"
+    # imported beside the originals nothing clashes (the whole check is test_translated_package_...)
+    validated = subprocess.run(
+        [str(fhirrug_exe), "validate", "--format", "json", "--package", REPO, *sorted(out.rglob("*.json"))],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    codes = {i["code"] for i in json.loads(validated.stdout)["issues"]}
+    assert not codes & {"fhirrug-canonical-duplicate", "fhirrug-id-duplicate", "fhirrug-canonical-unresolved"}
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda q: q.setdefault("extension", []).append({"url": "x", "valueCoding": {"system": ["a"], "code": "b", "display": "c"}}),
+        lambda q: q.update({"_title": {"extension": [{"url": ["http://hl7.org/fhir/StructureDefinition/translation"], "extension": [{"url": "lang", "valueCode": "en"}]}]}}),
+        lambda q: q.update({"_title": {"extension": {"url": "x"}}, "item": [{"linkId": ["a"], "text": 5, "_text": [1]}]}),
+    ],
+    ids=["system-list", "url-list", "wrong-shapes"],
+)
+def test_console_script_never_shows_a_traceback_on_malformed_resources(fhirrug_exe, tmp_path, mangle):
+    data = json.loads(FAQ.read_text(encoding="utf-8"))
+    mangle(data)
+    bad = tmp_path / "Questionnaire-kapot.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    # with a CodeSystem beside it, so that Codings are looked up (where the traceback was)
+    tekstbron = json.loads((REPO / "valuesets" / "CodeSystem-tekstbron.json").read_text(encoding="utf-8"))
+    tekstbron["concept"].append({"code": ["x"], "display": "y"})
+    (tmp_path / "CodeSystem-tekstbron.json").write_text(json.dumps(tekstbron), encoding="utf-8")
+    result = _console(fhirrug_exe, "--lang", "en", "--out", tmp_path / "out", bad, tmp_path / "CodeSystem-tekstbron.json", cwd=tmp_path)
+    assert result.returncode in (exitcodes.OK, exitcodes.USAGE)

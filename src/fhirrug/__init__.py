@@ -6,7 +6,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "evaluate", "Issue"]
+__all__ = ["__version__", "evaluate", "Issue", "engine", "validate", "rules", "translate"]
+
+# Subpackages reachable as attributes after `import fhirrug` (`fhirrug.engine.compile(q)`),
+# imported on first use.
+_SUBMODULES = frozenset({"engine", "validate", "rules", "reporters", "translate", "package", "manifest", "config", "issues", "jsonio"})
 
 
 def __getattr__(name: str):
@@ -19,4 +23,8 @@ def __getattr__(name: str):
         from .issues import Issue
 
         return Issue
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fhirrug' has no attribute {name!r}")

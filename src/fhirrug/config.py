@@ -20,14 +20,30 @@ class Config:
     select: tuple[str, ...] = ()  # empty: every rule
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)  # rule id or glob -> severity
+    # Where each selector came from ("--select", "pyproject.toml [tool.fhirrug] ignore", ...),
+    # so that one that matches no rule can be named with its origin.
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def merged(self, select=(), ignore=(), severity=None) -> "Config":
         """The command line adds to (select/ignore) or overrides (severity) the file's settings."""
+        origins = dict(self.origins)
+        for key, values in (("select", select), ("ignore", ignore), ("severity", severity or {})):
+            for value in values:
+                origins[f"{key}:{value}"] = f"--{key}"
         return Config(
             select=tuple(select) or self.select,
             ignore=self.ignore + tuple(ignore),
             severity={**self.severity, **(severity or {})},
+            origins=origins,
         )
+
+    def selectors(self) -> list[tuple[str, str, str]]:
+        """(setting, pattern, origin) for every select, ignore and severity pattern."""
+        out = []
+        for key, patterns in (("select", self.select), ("ignore", self.ignore), ("severity", tuple(self.severity))):
+            for pattern in patterns:
+                out.append((key, pattern, self.origins.get(f"{key}:{pattern}", key)))
+        return out
 
     def apply(self, issues: list[Issue]) -> list[Issue]:
         out = []
@@ -69,7 +85,9 @@ def _from_table(table: dict, source: str) -> Config:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConfigError(f"{source}: {key} must be a list of rule ids (globs allowed)")
     as_tuple = lambda key: tuple([table[key]] if isinstance(table.get(key), str) else table.get(key, ()))  # noqa: E731
-    return Config(as_tuple("select"), as_tuple("ignore"), dict(severity))
+    config = Config(as_tuple("select"), as_tuple("ignore"), dict(severity))
+    origins = {f"{key}:{pattern}": f"{source} {key}" for key, pattern, _ in config.selectors()}
+    return replace(config, origins=origins)
 
 
 def _read_toml(path: Path) -> dict:
@@ -127,8 +145,16 @@ def parse_severity_assignment(text: str) -> tuple[str, str]:
     return rule, level
 
 
-def unmatched_patterns(config: Config, known_ids) -> list[str]:
-    """Patterns of `config` (select, ignore, severity) that match none of `known_ids`: likely typos."""
-    known = list(known_ids)
-    patterns = dict.fromkeys([*config.select, *config.ignore, *config.severity])
-    return [p for p in patterns if not any(fnmatch.fnmatchcase(k, p) for k in known)]
+def check_selectors(config: Config, rules) -> None:
+    """Every select/ignore/severity pattern must match a rule id (or an alias a rule lists):
+    a typo would otherwise turn every rule off (`select`) or none (`ignore`) and pass silently.
+    Raises ConfigError naming the pattern, where it came from and the closest rule id."""
+    import difflib
+
+    known = [r.id for r in rules] + [alias for r in rules for alias in getattr(r, "aliases", ())]
+    for key, pattern, origin in config.selectors():
+        if any(fnmatch.fnmatchcase(k, pattern) for k in known):
+            continue
+        closest = difflib.get_close_matches(pattern, known, n=1, cutoff=0.0)
+        hint = f"; did you mean {closest[0]!r}?" if closest else ""
+        raise ConfigError(f"{origin}: {pattern!r} matches no rule id{hint} (`fhirrug rules` lists them)")

@@ -23,6 +23,8 @@ class Issue:
     severity: fatal | error | warning | information.
     file: the file the finding is about ('' when there is none, e.g. stdin is '-').
     expression: a FHIRPath location, e.g. `Questionnaire.item[2].enableWhen[0].question`.
+    line, column: where `expression` is in `file`, 1-based (column in Unicode code points); 0 when
+      unknown. Filled in by `fhirrug.positions` after validation, only for files with findings.
     """
 
     code: str
@@ -30,6 +32,9 @@ class Issue:
     message: str
     file: str = ""
     expression: str = ""
+    # Last and defaulted, so that every positional construction above keeps working.
+    line: int = 0
+    column: int = 0
 
     def to_dict(self) -> dict:
         # By hand: dataclasses.asdict deep-copies recursively and dominated `evaluate --format json`.
@@ -39,6 +44,8 @@ class Issue:
             "message": self.message,
             "file": self.file,
             "expression": self.expression,
+            "line": self.line,
+            "column": self.column,
         }
 
 

@@ -134,7 +134,8 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH, max_values
     except RecursionError:
         return fatal("fhirrug-json-too-deep", f"JSON nesting deeper than {max_depth} levels")
     except json.JSONDecodeError as exc:
-        return fatal("fhirrug-json-syntax", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        issue = Issue("fhirrug-json-syntax", FATAL, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file, "", exc.lineno, exc.colno)
+        return None, [issue]
     except _NotJson as exc:  # NaN / Infinity / a number that overflows to Infinity
         return fatal("fhirrug-json-syntax", f"invalid JSON: {exc}")
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
@@ -155,19 +156,27 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH, max_values
 
 def read_json(path: Path | str, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, list[Issue]]:
     """Read and parse one file: size limit first (never read a 100 MB file into memory), then parse."""
+    data, issues, _ = read_json_bytes(path, max_bytes=max_bytes)
+    return data, issues
+
+
+def read_json_bytes(path: Path | str, *, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, list[Issue], bytes | None]:
+    """As `read_json`, also returning the bytes read (None when unreadable), so that later stages
+    (the positions of findings) need not read the file again."""
     path = Path(path)
     file = str(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return None, [Issue("fhirrug-file-too-large", FATAL, f"file is {size} bytes; the limit is {max_bytes}", file, "")]
+            return None, [Issue("fhirrug-file-too-large", FATAL, f"file is {size} bytes; the limit is {max_bytes}", file, "")], None
         with path.open("rb") as handle:
             raw = handle.read(max_bytes + 1)  # the file may have grown since stat (or be a pipe)
         if len(raw) > max_bytes:
-            return None, [Issue("fhirrug-file-too-large", FATAL, f"file is over {max_bytes} bytes, the limit", file, "")]
+            return None, [Issue("fhirrug-file-too-large", FATAL, f"file is over {max_bytes} bytes, the limit", file, "")], None
     except OSError as exc:
-        return None, [Issue("fhirrug-file-unreadable", FATAL, f"cannot read file: {exc.strerror or exc}", file, "")]
-    return parse_bytes(raw, file)
+        return None, [Issue("fhirrug-file-unreadable", FATAL, f"cannot read file: {exc.strerror or exc}", file, "")], None
+    data, issues = parse_bytes(raw, file)
+    return data, issues, raw
 
 
 def dumps(value: Any) -> str:

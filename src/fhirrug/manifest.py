@@ -68,10 +68,21 @@ def load_manifest(root: Path | str) -> Manifest:
     root = Path(root)
     path = root / MANIFEST_NAME
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ManifestError(f"{path}: no {MANIFEST_NAME} here") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: {exc}") from None
+    return parse_manifest(text, root, str(path))
+
+
+def parse_manifest(text: str, root: Path | str, source: str = MANIFEST_NAME) -> Manifest:
+    """The manifest from the text of a fhirrug.toml (read from a file, or from a git revision
+    without checking it out); `source` names it in error messages."""
+    root, path = Path(root), source
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{path}: {exc}") from None
     package = data.get("package", {})
     missing = [key for key in _REQUIRED if not package.get(key)]

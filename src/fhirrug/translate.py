@@ -183,7 +183,7 @@ def codesystem_displays(resources, source_language: str = "nl-NL") -> dict[tuple
             if not isinstance(concept, dict):
                 continue
             code, display = concept.get("code"), concept.get("display")
-            if isinstance(code, str) and isinstance(display, str):
+            if isinstance(code, str) and isinstance(display, str) and isinstance(system, str):
                 entry = {source_language: display}
                 string = TranslatableString(concept, "display", None, "")
                 entry.update(translations_of(string))
@@ -214,7 +214,7 @@ def _apply_displays(node: Any, lang: str, displays: dict) -> None:
     if not isinstance(node, dict):
         return
     key = (node.get("system"), node.get("code"))
-    if isinstance(node.get("display"), str) and key in displays:
+    if isinstance(node.get("display"), str) and isinstance(key[0], str) and isinstance(key[1], str) and key in displays:
         display = _display_in(displays[key], lang)
         if display is not None:
             node["display"] = display
@@ -247,7 +247,8 @@ def translate_resource(
         for string in list(translatable_strings(out)):
             translation = translation_for(string, lang)
             if translation is None and string.key == "display" and displays:
-                entry = displays.get((string.parent.get("system"), string.parent.get("code")))
+                key = (string.parent.get("system"), string.parent.get("code"))
+                entry = displays.get(key) if all(isinstance(k, str) for k in key) else None
                 translation = _display_in(entry, lang) if entry else None
             if translation is None:
                 issues.append(
@@ -287,3 +288,87 @@ def _with_language(resource: dict, lang: str) -> dict:
     if not placed:
         result["language"] = lang
     return result
+
+
+# The identity of a single-language copy (`fhirrug translate --lang en`), so that an integrator can
+# import it beside the original: `<id>-<lang>`, `<url>-<lang>`, the same version (it is the same
+# release). Questionnaire, ValueSet and ConceptMap copies are artefacts of their own, derived from
+# the original (Questionnaire.derivedFrom). A CodeSystem's url is the `system` of every Coding of
+# its codes, so the copy must not change it: the copy is a CodeSystem *supplement* of the original
+# (its own url, `content: supplement`, `supplements: <url>|<version>`, each concept's display
+# in LANG also as a designation), and every Coding keeps the original system.
+COPIED_AS_ARTEFACT = ("Questionnaire", "ValueSet", "ConceptMap")
+COPIED_AS_SUPPLEMENT = ("CodeSystem",)
+
+
+def _suffixed(value: Any, lang: str, joiner: str = "-") -> Any:
+    return f"{value}{joiner}{lang}" if isinstance(value, str) and value else value
+
+
+def copy_identities(resources: list[dict], lang: str) -> dict[str, str]:
+    """Original url -> the copy's url, for the artefacts among `resources` (references to them in
+    the other copies are rewritten, so the copies in LANG refer to each other)."""
+    return {
+        r["url"]: _suffixed(r["url"], lang)
+        for r in resources
+        if isinstance(r, dict) and r.get("resourceType") in COPIED_AS_ARTEFACT and isinstance(r.get("url"), str)
+    }
+
+
+def _rewrite_references(node: Any, renamed: dict[str, str]) -> Any:
+    """Every canonical string `url` or `url|version` naming a renamed artefact, pointed at its copy."""
+    if isinstance(node, dict):
+        return {key: _rewrite_references(value, renamed) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rewrite_references(value, renamed) for value in node]
+    if isinstance(node, str):
+        url, bar, version = node.partition("|")
+        if url in renamed:
+            return renamed[url] + bar + version
+    return node
+
+
+def with_own_identity(copy_: dict, original: dict, lang: str, renamed: dict[str, str]) -> dict:
+    """The translated `copy_` of `original` with an identity of its own (see COPIED_AS_ARTEFACT and
+    COPIED_AS_SUPPLEMENT); other resource types are returned unchanged."""
+    kind = copy_.get("resourceType")
+    if kind not in COPIED_AS_ARTEFACT + COPIED_AS_SUPPLEMENT:
+        return copy_
+    out = _rewrite_references(copy_, renamed)
+    url, version = original.get("url"), original.get("version")
+    canonical = f"{url}|{version}" if isinstance(url, str) and isinstance(version, str) else url
+    out["id"] = _suffixed(out.get("id"), lang)
+    out["url"] = _suffixed(url, lang)
+    if isinstance(out.get("name"), str):
+        out["name"] = _suffixed(out["name"], lang.replace("-", "_"), "_")
+    if kind == "Questionnaire" and isinstance(canonical, str):
+        derived = out.get("derivedFrom") if isinstance(out.get("derivedFrom"), list) else []
+        out["derivedFrom"] = [*derived, canonical]
+    if kind == "CodeSystem" and isinstance(canonical, str):
+        out = _as_supplement(out, canonical, lang)
+    return out
+
+
+def _as_supplement(codesystem: dict, supplements: str, lang: str) -> dict:
+    """A CodeSystem supplement of `supplements` carrying the LANG displays of its concepts."""
+    out: dict = {}
+    for key, value in codesystem.items():
+        if key in ("valueSet", "count", "content", "supplements"):
+            continue  # the implicit ValueSet and the concept count belong to the code system itself
+        out[key] = value
+        if key == "status":
+            out["content"] = "supplement"
+            out["supplements"] = supplements
+    out.setdefault("content", "supplement")
+    out.setdefault("supplements", supplements)
+
+    def designate(concepts: Any) -> None:
+        for concept in concepts if isinstance(concepts, list) else []:
+            if isinstance(concept, dict):
+                if isinstance(concept.get("display"), str):
+                    designations = concept.get("designation") if isinstance(concept.get("designation"), list) else []
+                    concept["designation"] = [*designations, {"language": lang, "value": concept["display"]}]
+                designate(concept.get("concept"))
+
+    designate(out.get("concept"))
+    return out

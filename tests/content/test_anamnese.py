@@ -98,8 +98,18 @@ def lines_of(text: str) -> list[str]:
     return [line[2:] if line.startswith("- ") else line for line in text.split("\n") if line.strip()]
 
 
+def mark_of(element: dict) -> str | None:
+    return next((e["valueCoding"]["code"] for e in element.get("extension", []) if e.get("url") == TEKSTBRON), None)
+
+
 def marked_ours(element: dict) -> bool:
-    return any(e.get("url") == TEKSTBRON and e["valueCoding"]["code"] == "fhirrug" for e in element.get("extension", []))
+    return mark_of(element) == "fhirrug"
+
+
+def marked_not_verbatim(element: dict) -> bool:
+    """Marked as ours (`fhirrug`) or as a source's content in our words (`<source>-bewerkt`)."""
+    code = mark_of(element)
+    return code == "fhirrug" or bool(code and code.endswith("-bewerkt"))
 
 
 def is_help(item: dict) -> bool:
@@ -133,7 +143,7 @@ def test_the_ten_questions_verbatim_in_book_order(questions, items):
 def test_every_unmarked_display_is_the_books_words(chapter, items):
     paragraphs = {p for ps in chapter.values() for p in ps}
     for item in items:
-        if item["type"] == "display" and not marked_ours(item):
+        if item["type"] == "display" and not marked_not_verbatim(item):
             for line in lines_of(item["text"]):
                 assert line in paragraphs, (item["linkId"], line[:60])
 
@@ -162,18 +172,29 @@ def test_each_question_carries_the_books_explanation_as_help(chapter, questions,
         assert lines_of(helps[0]["text"])[0] == chapter[question][0], question
 
 
-def test_texts_not_in_the_book_are_marked(chapter, items):
-    book = " ".join([*chapter, *(p for ps in chapter.values() for p in ps)]).lower()
+def test_texts_not_in_the_book_are_marked(questionnaire, chapter, items):
+    """The book is the main source (tekstbron on the resource); a question or option that is not
+    the book's words, character for character (only a fragment's first letter may be a capital),
+    is marked as ours or as the book's content in our words. The old check ignored case and a
+    final '?', and let 'Hebt u buikklachten ... menstruatie?' (a shortened book sentence) pass."""
+    assert mark_of(questionnaire) == "spreekuur-thuis"
+    book = " ".join([*chapter, *(p for ps in chapter.values() for p in ps)])
 
     def verbatim(text: str) -> bool:
-        return text.lower().rstrip("?.") in book
+        return text in book or (text[:1].lower() + text[1:]) in book
 
     for item in items:
         if "text" in item and item["type"] != "display":
-            assert verbatim(item["text"]) or marked_ours(item), item["linkId"]
+            assert verbatim(item["text"]) != marked_not_verbatim(item), item["linkId"]
         for option in item.get("answerOption", []):
             display = option["valueCoding"]["display"]
-            assert verbatim(display) or marked_ours(option), (item["linkId"], display)
+            if not verbatim(display):
+                assert marked_not_verbatim(option), (item["linkId"], display)
+
+
+def test_shortened_book_sentences_are_marked_adapted(by_id):
+    for link_id in ("buikklachten", "darmklachten"):
+        assert mark_of(by_id[link_id]) == "spreekuur-thuis-bewerkt", link_id
 
 
 def test_intro_is_the_chapter_introduction(chapter, by_id):
@@ -273,11 +294,41 @@ def test_no_link_without_the_answer(questionnaire):
     assert not evaluation.is_enabled("klapvoet")  # asked only when there is numbness
 
 
-@pytest.mark.parametrize("activity", ["zitten", "halfgebukt", "staan", "opstaan", "slenteren", "bukken", "liggen", "fietsen"])
+ACTIVITIES = ["zitten", "halfgebukt", "staan", "opstaan", "slenteren", "bukken", "liggen", "fietsen"]
+
+
+@pytest.mark.parametrize("activity", ACTIVITIES)
 def test_each_activity_shows_the_books_paragraph(questionnaire, chapter, activity):
     evaluation = fhirrug.evaluate(questionnaire, response(coded("activiteiten", activity)))
-    shown = [link for link in evaluation.enabled if link.startswith("activiteiten.") and not link.startswith("activiteiten.zie") and link != "activiteiten.uitleg"]
+    shown = [link for link in evaluation.enabled if link in {f"activiteiten.{a}" for a in ACTIVITIES}]
     assert shown == [f"activiteiten.{activity}"]
+
+
+# Issue 10: the coded "zie antwoord 22/23" groups were enabled by very common answers (sitting,
+# lying); the book ties them to further conditions ('opkrikken', pain at night that wakes you).
+@pytest.mark.parametrize("answers", [
+    *([coded("activiteiten", a)] for a in ACTIVITIES),
+    [{"linkId": "aanvullend", "item": [boolean("geopereerd", True)]}],
+    [{"linkId": "aanvullend", "item": [boolean("darmklachten", True)]}],
+], ids=[*ACTIVITIES, "geopereerd", "darmklachten"])
+def test_no_answer_code_on_a_bare_tick(questionnaire, items, answers):
+    evaluation = fhirrug.evaluate(questionnaire, response(*answers))
+    coded_links = [item["linkId"] for item in items if item.get("code") and evaluation.is_enabled(item["linkId"])]
+    assert coded_links == []
+
+
+@pytest.mark.parametrize("answers, link", [
+    ([coded("activiteiten", "zitten"), boolean("activiteiten.opkrikken", True)], "activiteiten.zie-antwoord22"),
+    ([coded("activiteiten", "halfgebukt"), boolean("activiteiten.halfgebukt-plek", True)], "activiteiten.zie-antwoord30"),
+    ([coded("activiteiten", "liggen"), boolean("activiteiten.nachtpijn", True)], "activiteiten.zie-antwoord23"),
+    ([{"linkId": "aanvullend", "item": [boolean("geopereerd", True), boolean("geopereerd.direct-erna", True)]}], "geopereerd.zie-antwoord24"),
+], ids=["opkrikken", "halfgebukt-plek", "nachtpijn", "direct-na-operatie"])
+def test_the_books_condition_links_the_answer(questionnaire, answers, link):
+    evaluation = fhirrug.evaluate(questionnaire, response(*answers))
+    assert evaluation.is_enabled(link)
+    if link == "activiteiten.zie-antwoord23":  # pain at night is an alarm sign (seed 000): see the GP
+        assert evaluation.is_enabled("activiteiten.nachtpijn.advies")
+
 
 
 # 'Onderzoek van de rug' (§4.2): the book's paragraph for each finding, shown when it is reported.

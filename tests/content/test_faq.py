@@ -289,3 +289,29 @@ def test_example_matches_expected(engine, questionnaire, stem):
     assert [f"{o['system']}|{o['code']}" for o in evaluation.outcomes] == table["outcomes"]
     score = score_response(questionnaire, qr, evaluation.enabled)
     assert (score.total, score.maximum) == (table["score"], table["maximum"])
+
+
+# --------------------------------------------------------------------------------------------
+# Source marking (issue 10)
+# --------------------------------------------------------------------------------------------
+def mark_of(element: dict) -> str | None:
+    return next((e["valueCoding"]["code"] for e in element.get("extension", []) if e.get("url") == TEKSTBRON), None)
+
+
+def test_the_blog_is_the_main_source_and_our_options_say_so(questionnaire, items):
+    assert mark_of(questionnaire) == "ischias-faq-blog"
+    for n in CORRECT:
+        assert [mark_of(o) for o in items[f"stelling-{n}"]["answerOption"]] == ["fhirrug", "fhirrug"], n
+
+
+def test_an_explanation_stitched_from_two_answers_is_marked_adapted(blog, items, seed_lines):
+    """An explanation whose lines come from more than one of the blog's answers is the blog's
+    content in our arrangement (stelling-3-uitleg: Q7 and Q10), not one passage of it."""
+    answer_of_line = {}
+    for code in CODES:
+        for line in lines_of(items[f"antwoord-{code}"]["text"]):
+            answer_of_line.setdefault(line, code)
+    for n in CORRECT:
+        explanation = items[f"stelling-{n}-uitleg"]
+        answers = {answer_of_line.get(line, "in-het-kort") for line in lines_of(explanation["text"])}
+        assert (mark_of(explanation) == "ischias-faq-blog-bewerkt") is (len(answers) > 1), (n, answers)

@@ -124,19 +124,28 @@ def squash(text: str) -> str:
 
 
 def outcome_items(questionnaire) -> list[dict]:
-    """Items that show an outcome: a group with the outcome's code around one display item with
-    the text (the lead's decision, R4 que-3), or a display item with a code (issue 3's first
-    wording, scripts/make_zelfdiagnose_questionnaire.py --outcome-style=display)."""
+    """Items that are an outcome: a group with the outcome's code around one display item (R4
+    que-3 forbids a code on a display item). Enabled, they are the response's outcomes."""
     return [i for i, _ in walk_items(questionnaire["item"]) if i["type"] in ("display", "group") and i.get("code")]
 
 
+def answer_groups(questionnaire) -> list[dict]:
+    """Groups that show one of the book's answers (prefix 'Antwoord <n>'), coded or not: the
+    outcome itself when nothing is asked about the answer, else an uncoded group with the
+    answer's text and the question(s) about it, followed by a coded outcome with a closing line."""
+    return [i for i, _ in walk_items(questionnaire["item"]) if i["type"] == "group" and i.get("prefix", "").startswith("Antwoord ")]
+
+
 def shown_text(item: dict) -> dict:
-    """The element that carries the source's text of an outcome item."""
-    if item["type"] == "display":
-        return item
-    (inner,) = item["item"]
-    assert inner["type"] == "display" and not inner.get("code")
+    """The display item that opens an outcome or answer group (its text, or the closing line)."""
+    inner = item["item"][0]
+    assert inner["type"] == "display" and not inner.get("code") and inner["linkId"] == f"{item['linkId']}.tekst"
     return inner
+
+
+def is_closing_line(item: dict) -> bool:
+    """A coded outcome after a question about its answer: its display is our closing line."""
+    return bool(item.get("code")) and tekstbron_code(shown_text(item)) == "fhirrug"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,18 +195,20 @@ def test_headings_and_procedural_lines_verbatim(items, content_map):
     assert holders == ["lijst3.keuze.dichtstbij", "lijst4.keuze.dichtstbij", "lijst5.keuze.dichtstbij"]
 
 
-def test_every_answer_verbatim_in_an_outcome_item(questionnaire, book_answers):
-    by_code: dict[str, list[dict]] = {}
-    for item in outcome_items(questionnaire):
-        coding = item["code"][0]
-        if coding["system"] == A:
-            by_code.setdefault(coding["code"], []).append(item)
-    assert sorted(by_code, key=int) == [str(n) for n in range(1, 32)]
+def test_every_answer_verbatim_in_its_answer_groups(questionnaire, book_answers):
+    by_number: dict[int, list[dict]] = {}
+    for item in answer_groups(questionnaire):
+        by_number.setdefault(int(item["prefix"].removeprefix("Antwoord ")), []).append(item)
+    assert sorted(by_number) == list(range(1, 32))
     for number, paragraphs in book_answers.items():
-        for item in by_code[str(number)]:
+        showing = [i for i in by_number[number] if not is_closing_line(i)]
+        assert showing, number  # every answer's text is shown somewhere
+        for item in showing:
             # Paragraph breaks may be kept as newlines; the words must be the book's.
-            assert squash(shown_text(item)["text"]) == squash(" ".join(paragraphs)), number
-            assert item["prefix"] == f"Antwoord {number}"
+            assert squash(shown_text(item)["text"]) == squash(" ".join(paragraphs)), (number, item["linkId"])
+        for item in by_number[number]:
+            if item.get("code"):
+                assert item["code"][0] == {**item["code"][0], "system": A, "code": str(number)}, item["linkId"]
 
 
 def test_outcome_texts_equal_the_codesystems(questionnaire):
@@ -214,12 +225,18 @@ def test_outcome_texts_equal_the_codesystems(questionnaire):
     for item in items:
         coding = item["code"][0]
         concept = systems[coding["system"]][coding["code"]]
-        assert shown_text(item)["text"] == concept["definition"], item["linkId"]
-        assert english(shown_text(item)["_text"]) == english(concept["_definition"]), item["linkId"]
         assert coding["display"] == concept["display"], item["linkId"]
         assert english(coding["_display"]) == english(concept["_display"]), item["linkId"]
         # the display is fhirrug's own short title, and says so
         assert tekstbron_code(coding["_display"]) == "fhirrug", item["linkId"]
+    for item in items + [g for g in answer_groups(questionnaire) if not g.get("code")]:
+        code = item["code"][0]["code"] if item.get("code") else item["prefix"].removeprefix("Antwoord ")
+        concept = systems[item["code"][0]["system"] if item.get("code") else A][code]
+        assert item["text"] == concept["display"] and tekstbron_code(item["_text"]) == "fhirrug", item["linkId"]
+        if is_closing_line(item):
+            continue
+        assert shown_text(item)["text"] == concept["definition"], item["linkId"]
+        assert english(shown_text(item)["_text"]) == english(concept["_definition"]), item["linkId"]
 
 
 def test_alarm_outcomes_are_marked_as_not_from_the_book(items):
@@ -227,8 +244,15 @@ def test_alarm_outcomes_are_marked_as_not_from_the_book(items):
     assert sorted(i["code"][0]["code"] for i in alarm_items) == ["cauda-equina", "toenemende-uitval"]
     for item in alarm_items:
         assert tekstbron_code(shown_text(item)) in {"st-antonius-rughernia", "ischias-faq-blog"}, item["linkId"]
-    for link_id in ("alarm.1", "alarm.2"):
-        assert tekstbron_code(items[link_id]) == "st-antonius-rughernia"
+
+
+def test_alarm_questions_say_whose_content_they_reword(items):
+    """The alarm questions and the advice for patients in treatment are a source's content in our
+    words, never presented as its own words: alarm.1 and its advice after the St. Antonius leaflet
+    (which has no such question), alarm.2 and alarm.3 after the book (answer 7; 'Hoe loopt u?')."""
+    expected = {"alarm.1": "st-antonius-rughernia-bewerkt", "alarm.1.advies": "st-antonius-rughernia-bewerkt",
+                "alarm.2": "spreekuur-thuis-bewerkt", "alarm.3": "spreekuur-thuis-bewerkt", "alarm.2.advies": "fhirrug"}
+    assert {link_id: tekstbron_code(items[link_id]) for link_id in expected} == expected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,31 +283,26 @@ def test_every_translatable_string_has_english(path):
     assert missing == []
 
 
-def test_text_not_from_the_book_carries_tekstbron(items, book_bullets, book_answers, content_map):
+def test_text_not_from_the_book_carries_tekstbron(questionnaire, items, book_bullets, book_answers, content_map):
+    """The Questionnaire names the book as its main source (tekstbron on the resource); every text
+    that is not the book's verbatim carries its own mark: `fhirrug` (ours), `<source>-bewerkt`
+    (a source's content in our words) or another document's code (verbatim from it)."""
+    assert tekstbron_code(questionnaire) == "spreekuur-thuis"
     verbatim = {t for t, _ in book_bullets.values()}
-    verbatim |= {" ".join(p) for p in book_answers.values()}
+    verbatim |= {squash(" ".join(p)) for p in book_answers.values()}
     verbatim |= {quoted(content_map, m) for m in ("Closing line, verbatim:", "Lead-in, verbatim:")}
     verbatim |= {"Of kies wat er het dichtste bij komt.", "U hebt rugklachten (met of zonder uitstraling) én……",
                  "U hebt rugklachten met..."}
-    book_copies = content_map  # instruction and the general caveat are quoted in the map too
-    outcome_shown = {id(shown_text(i)) for i in items.values() if i.get("code")}
+    # the instruction and the general caveat are quoted in the map's sections on the book (1-4)
+    book_copies = squash(content_map[: content_map.index("## 5. ")])
     for item in items.values():
         text = squash(item["text"])
-        if item["type"] == "group" and item.get("code"):
-            # outcome group: its text is fhirrug's short title, marked on _text as in the CodeSystem
-            assert tekstbron_code(item["_text"]) == "fhirrug", item["linkId"]
-            continue
-        if id(item) in outcome_shown and item["type"] == "display" and not item.get("code"):
-            from_book_or_marked = text in {squash(" ".join(p)) for p in book_answers.values()} or tekstbron_code(item)
-            assert from_book_or_marked, item["linkId"]
-            continue
-        from_book = text in verbatim or (item["type"] == "display" and not item.get("code") and text in squash(book_copies))
-        if item.get("code") and item["code"][0]["system"] == A:
-            from_book = True
+        mark = tekstbron_code(item.get("_text") or {}) or tekstbron_code(item)
+        from_book = text in verbatim or (item["type"] == "display" and text in book_copies)
         if from_book:
-            assert tekstbron_code(item) is None, item["linkId"]
+            assert mark is None, item["linkId"]
         else:
-            assert tekstbron_code(item) is not None, item["linkId"]
+            assert mark is not None, item["linkId"]
         for option in item.get("answerOption", []):
             c = option["valueCoding"]
             if c["code"] == "2.geen":
@@ -317,11 +336,23 @@ def test_linkids_unique_and_conditions_point_backwards(questionnaire):
         seen.append(item["linkId"])
 
 
-def test_required_questions(items):
+def test_required_questions(items, book_bullets):
+    """Every question is required while enabled: a completed response always says where the reader
+    stopped (an unanswered recognition question would leave an answer neither taken nor rejected)."""
     required = {i["linkId"] for i in items.values() if i.get("required")}
-    expected = {"alarm.1", "alarm.2", "lijst2", "lijst3.keuze", "lijst4.keuze", "lijst5.keuze", "lijst7.keuze"}
+    expected = {"alarm.1", "alarm.2", "alarm.3", "lijst2", "lijst3.keuze", "lijst4.keuze", "lijst5.keuze", "lijst7.keuze"}
     expected |= {f"lijst1.{k}" for k in range(1, 7)} | {f"lijst6.{k}" for k in range(1, 11)}
+    expected |= {"lijst1.antwoord-3.fractuur-uitgesloten", "lijst1.antwoord-3.oorzaak",
+                 "lijst1.antwoord-5.complicatie", "lijst1.antwoord-5.bekkeninstabiliteit"}
+    expected |= {f"lijst6.{k}.herkenning" for k in range(1, 11)}
+    for n in (3, 4, 5):
+        statements = [b for b in book_bullets if b.startswith(f"{n}.")]
+        expected |= {f"lijst{n}.keuze-2.na-{b}" for b in statements}
+        for b in statements:
+            (answer,) = book_bullets[b][1]
+            expected |= {f"lijst{n}.antwoord-{answer}.herkenning", f"lijst{n}.keuze-2.antwoord-{answer}.herkenning"}
     assert required == expected
+    assert all(items[link_id]["type"] in ("boolean", "choice") for link_id in required)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,7 +430,10 @@ def enabling_paths(questionnaire) -> dict[str, set[frozenset]]:
 
 def book_routes() -> dict[str, set[frozenset]]:
     """outcome system|code -> the sets of answers that reach it, from the book (content map 1.3/1.4)
-    and the decisions in questionnaires/README.md. Written independently of the Questionnaire."""
+    and the decisions in questionnaires/README.md. Written independently of the Questionnaire.
+
+    An outcome is an answer the reader stops at: one nothing is asked about, or one the reader
+    recognises (Lijst 3-6) or stays with (answers 3 and 5). An answer the reader rejects is none."""
     routes: dict[str, set[frozenset]] = {}
 
     def add(outcome: str, facts: set[frozenset]):
@@ -410,15 +444,27 @@ def book_routes() -> dict[str, set[frozenset]]:
 
     start = {frozenset()}
     add(f"{ALARM}|cauda-equina", extend(start, ("alarm.1", True)))
+    # clearly decreasing strength, or a foot drop that is there (recently) without it
     add(f"{ALARM}|toenemende-uitval", extend(start, ("alarm.1", False), ("alarm.2", True)))
+    add(f"{ALARM}|toenemende-uitval", extend(start, ("alarm.1", False), ("alarm.2", False), ("alarm.3", True)))
     # Lijst 1: answer in order; the first 'ja' ends the list. Answer 3 and answer 5 let the reader
-    # continue (with 1.4 after the GP has excluded a fracture; with 'de laatste vraag van Lijst 1').
-    at = extend(start, ("alarm.1", False), ("alarm.2", False))
+    # continue (with 1.4 once the GP has ruled out a fracture and found no cause; with 'de laatste
+    # vraag van Lijst 1' when there is no complication and no Bekkeninstabiliteit).
+    at = extend(start, ("alarm.1", False), ("alarm.2", False), ("alarm.3", False))
+    a3, a5 = "lijst1.antwoord-3", "lijst1.antwoord-5"
+    stop = {3: [((f"{a3}.fractuur-uitgesloten", False),), ((f"{a3}.fractuur-uitgesloten", True), (f"{a3}.oorzaak", True))],
+            5: [((f"{a5}.complicatie", True),), ((f"{a5}.complicatie", False), (f"{a5}.bekkeninstabiliteit", True))]}
+    go_on = {3: ((f"{a3}.fractuur-uitgesloten", True), (f"{a3}.oorzaak", False)),
+             5: ((f"{a5}.complicatie", False), (f"{a5}.bekkeninstabiliteit", False))}
     for k in range(1, 7):
-        add(f"{A}|{k}", extend(at, (f"lijst1.{k}", True)))
+        if k in stop:
+            for facts in stop[k]:
+                add(f"{A}|{k}", extend(at, (f"lijst1.{k}", True), *facts))
+        else:
+            add(f"{A}|{k}", extend(at, (f"lijst1.{k}", True)))
         after_nee = extend(at, (f"lijst1.{k}", False))
-        if k in (3, 5):
-            after_nee |= extend(at, (f"lijst1.{k}", True), (f"lijst1.antwoord-{k}.verder", True))
+        if k in go_on:
+            after_nee |= extend(at, (f"lijst1.{k}", True), *go_on[k])
         at = after_nee
     lijst2 = at  # 1.6 'nee'
     lijst_3_tot_5 = {3: ("2.1", {1: 27, 2: 9, 3: 7, 4: 8, 5: 10}),
@@ -428,14 +474,22 @@ def book_routes() -> dict[str, set[frozenset]]:
     for n, (option, table) in lijst_3_tot_5.items():
         entered = extend(lijst2, ("lijst2", option))
         for k, answer in table.items():
-            add(f"{A}|{answer}", extend(entered, (f"lijst{n}.keuze", f"{n}.{k}")))
-        # not recognising the closest statement's answer: "nog niets herkenbaars gevonden" -> Lijst 7
-        lijst7 |= extend(entered, (f"lijst{n}.keuze", EXISTS), (f"lijst{n}.herkenning", False))
+            first = extend(entered, (f"lijst{n}.keuze", f"{n}.{k}"))
+            add(f"{A}|{answer}", extend(first, (f"lijst{n}.antwoord-{answer}.herkenning", True)))
+            # not recognised: back to the list ("ga daar verder"), the closest of the other statements
+            rejected = extend(first, (f"lijst{n}.antwoord-{answer}.herkenning", False))
+            for j, other in table.items():
+                if j == k:
+                    continue
+                second = extend(rejected, (f"lijst{n}.keuze-2.na-{n}.{k}", f"{n}.{j}"))
+                add(f"{A}|{other}", extend(second, (f"lijst{n}.keuze-2.antwoord-{other}.herkenning", True)))
+                # two answers not recognised: "nog niets herkenbaars gevonden" -> Lijst 7
+                lijst7 |= extend(second, (f"lijst{n}.keuze-2.antwoord-{other}.herkenning", False))
     lijst6 = {1: [20, 21], 2: [21], 3: [21], 4: [22], 5: [22], 6: [19], 7: [6, 23], 8: [24], 9: [25], 10: [26]}
     at = extend(lijst2, ("lijst2", "2.4"))
     for k, answers in lijst6.items():
         for answer in answers:
-            add(f"{A}|{answer}", extend(at, (f"lijst6.{k}", True)))
+            add(f"{A}|{answer}", extend(at, (f"lijst6.{k}", True), (f"lijst6.{k}.herkenning", True)))
         # 'nee', or 'ja' with an answer not recognised: go on with the next bullet
         at = extend(at, (f"lijst6.{k}", False)) | extend(at, (f"lijst6.{k}", True), (f"lijst6.{k}.herkenning", False))
     lijst7 |= at  # after 6.10
@@ -586,16 +640,27 @@ def _routes_of(questionnaire: dict) -> dict[str, set[frozenset]]:
     return found
 
 
+def _first_condition_only(item):
+    item["enableWhen"] = item["enableWhen"][:1]
+    item.pop("enableBehavior", None)
+
+
 @pytest.mark.parametrize("link_id, change", [
     # forget answer 3's "kunt u alsnog met deze vragenlijst verder gaan"
-    ("lijst1.4", lambda i: (i.__setitem__("enableWhen", i["enableWhen"][:1]), i.pop("enableBehavior"))),
+    ("lijst1.4", _first_condition_only),
     # Lijst 4 reached from the wrong Lijst 2 option
     ("lijst4", lambda i: i["enableWhen"][0]["answerCoding"].__setitem__("code", "2.3")),
     # Lijst 7 no longer the fallback after Lijst 6
-    ("lijst7", lambda i: i.__setitem__("enableWhen", i["enableWhen"][:4])),
+    ("lijst7", lambda i: i.__setitem__("enableWhen", i["enableWhen"][:-2])),
     # the alarm no longer stops the procedure
     ("lijst1", lambda i: i.pop("enableWhen")),
-], ids=["answer-3-continue", "lijst4-route", "lijst7-fallback", "alarm-stops"])
+    # a foot drop that is already there no longer an alarm (issue 10: it went on to answer 7)
+    ("alarm.2.uitkomst", _first_condition_only),
+    # the old structure: a rejected answer stays an outcome (answer 20 after 6.1 'ja', recognised or not)
+    ("lijst6.uitkomst-20", lambda i: i.__setitem__("enableWhen", [{"question": "lijst6.1", "operator": "=", "answerBoolean": True}])),
+    # the old structure: 'niet herkend' in Lijst 3 straight to Lijst 7, without the rest of the list
+    ("lijst7", lambda i: i["enableWhen"].append({"question": "lijst3.antwoord-27.herkenning", "operator": "=", "answerBoolean": False})),
+], ids=["answer-3-continue", "lijst4-route", "lijst7-fallback", "alarm-stops", "foot-drop-alarm", "rejected-outcome", "second-choice"])
 def test_graph_check_notices_a_broken_route(questionnaire, link_id, change):
     assert _routes_of(_mutated(questionnaire, link_id, change)) != book_routes()
 
@@ -611,3 +676,126 @@ def test_outcomes_are_r4_conformant(questionnaire):
         assert child["linkId"] == f"{item['linkId']}.tekst" and child["type"] == "display"
         if item["code"][0]["system"] == A:
             assert item["prefix"] == f"Antwoord {item['code'][0]['code']}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The clinical review of issue 10: each defect as a response or a structure that must hold
+# ---------------------------------------------------------------------------------------------
+def response_for(questionnaire: dict, answers: dict) -> dict:
+    """A completed response answering the given linkIds, nested as the Questionnaire nests them."""
+    def build(items):
+        out = []
+        for item in items:
+            if item["type"] == "group":
+                children = build(item.get("item", []))
+                if children:
+                    out.append({"linkId": item["linkId"], "item": children})
+            elif item["linkId"] in answers:
+                value = answers[item["linkId"]]
+                answer = {"valueBoolean": value} if isinstance(value, bool) else {"valueCoding": {"system": KEUZE, "code": value}}
+                out.append({"linkId": item["linkId"], "answer": [answer]})
+        return out
+
+    return {"resourceType": "QuestionnaireResponse", "questionnaire": questionnaire["url"], "status": "completed",
+            "item": build(questionnaire["item"])}
+
+
+NO_ALARM = {"alarm.1": False, "alarm.2": False, "alarm.3": False}
+LIJST1_NO = {f"lijst1.{k}": False for k in range(1, 7)}
+
+
+def _outcomes(questionnaire, answers) -> tuple[list[str], object]:
+    evaluation = _evaluate()(questionnaire, response_for(questionnaire, answers))
+    errors = [(i.code, i.expression) for i in evaluation.issues if i.severity in ("fatal", "error")]
+    assert errors == [], errors
+    return _outcome_keys(evaluation.outcomes), evaluation
+
+
+def test_a_foot_drop_that_is_already_there_reaches_the_alarm(questionnaire):
+    """Strength not (or no longer) decreasing, but a foot drop that came recently: before, this
+    reader answered 'nee' to the only weakness question and ended at answer 7 (huisarts)."""
+    outcomes, evaluation = _outcomes(questionnaire, {"alarm.1": False, "alarm.2": False, "alarm.3": True})
+    assert outcomes == [f"{ALARM}|toenemende-uitval"]
+    assert evaluation.is_enabled("alarm.2.advies") and not evaluation.is_enabled("lijst1")
+
+
+def test_a_response_reaches_3_3_after_rejecting_3_1(questionnaire):
+    """'Kunt u zich totaal niet herkennen in dit antwoord, ga dan terug naar de vraag die u met
+    ‘ja’ beantwoord had en ga daar verder': the reader who rejects answer 27 (3.1) can still reach
+    answer 7 (3.3, "U moet dus echt naar de dokter"), and answer 27 is no outcome."""
+    answers = {**NO_ALARM, **LIJST1_NO, "lijst2": "2.1", "lijst3.keuze": "3.1", "lijst3.antwoord-27.herkenning": False,
+               "lijst3.keuze-2.na-3.1": "3.3", "lijst3.keuze-2.antwoord-7.herkenning": True}
+    outcomes, evaluation = _outcomes(questionnaire, answers)
+    assert outcomes == [f"{A}|7"]
+    assert not evaluation.is_enabled("lijst7")
+    # the second choice offers exactly the other statements of the list
+    items = {i["linkId"]: i for i, _ in walk_items(questionnaire["item"])}
+    assert [o["valueCoding"]["code"] for o in items["lijst3.keuze-2.na-3.1"]["answerOption"]] == ["3.2", "3.3", "3.4", "3.5"]
+
+
+def test_a_rejected_lijst6_answer_is_no_outcome(questionnaire):
+    """6.1 'ja' shows answers 20 and 21; the reader does not recognise them and goes on to 6.4
+    (answer 22). An EHR must read one outcome, not three."""
+    answers = {**NO_ALARM, **LIJST1_NO, "lijst2": "2.4", "lijst6.1": True, "lijst6.1.herkenning": False,
+               "lijst6.2": False, "lijst6.3": False, "lijst6.4": True, "lijst6.4.herkenning": True}
+    outcomes, evaluation = _outcomes(questionnaire, answers)
+    assert outcomes == [f"{A}|22"]
+    assert evaluation.is_enabled("lijst6.1.antwoord-20") and evaluation.is_enabled("lijst6.1.antwoord-21")  # shown, then rejected
+
+
+def test_continuing_after_answer_3_or_5_leaves_no_outcome_for_it(questionnaire):
+    answers = {**NO_ALARM, "lijst1.1": False, "lijst1.2": False, "lijst1.3": True,
+               "lijst1.antwoord-3.fractuur-uitgesloten": True, "lijst1.antwoord-3.oorzaak": False, "lijst1.4": True}
+    assert _outcomes(questionnaire, answers)[0] == [f"{A}|4"]
+    answers = {**NO_ALARM, **{f"lijst1.{k}": False for k in range(1, 5)}, "lijst1.5": True,
+               "lijst1.antwoord-5.complicatie": False, "lijst1.antwoord-5.bekkeninstabiliteit": False, "lijst1.6": True}
+    assert _outcomes(questionnaire, answers)[0] == [f"{A}|6"]
+
+
+def test_a_complication_of_the_pregnancy_stops_at_answer_5_with_advice(questionnaire):
+    answers = {**NO_ALARM, **{f"lijst1.{k}": False for k in range(1, 5)}, "lijst1.5": True, "lijst1.antwoord-5.complicatie": True}
+    outcomes, evaluation = _outcomes(questionnaire, answers)
+    assert outcomes == [f"{A}|5"]
+    assert evaluation.is_enabled("lijst1.antwoord-5.complicatie.advies") and not evaluation.is_enabled("lijst1.6")
+
+
+def test_recognition_questions_follow_the_answers_they_ask_about(questionnaire):
+    """In document order: bullet (or choice), the answer's text, then 'Herkent u zich ...?', then
+    the coded outcome. Before, 6.2's question stood before answer 21 and 6.4's before answer 22."""
+    order = [i["linkId"] for i, _ in walk_items(questionnaire["item"])]
+    for k in range(1, 11):
+        shown = [link for link in order if re.fullmatch(rf"lijst6\.{k}\.antwoord-\d+", link)]
+        assert shown and all(order.index(f"lijst6.{k}") < order.index(a) < order.index(f"lijst6.{k}.herkenning") for a in shown), k
+    for item, _ in walk_items(questionnaire["item"]):
+        if item.get("code") and is_closing_line(item):
+            for condition in item["enableWhen"]:
+                assert condition["question"] in order[: order.index(item["linkId"])]
+        if item["type"] == "group" and item.get("prefix", "").startswith("Antwoord ") and not item.get("code"):
+            # an answer shown before a question: its text comes first, the question(s) after it
+            assert item["item"][0]["linkId"] == f"{item['linkId']}.tekst", item["linkId"]
+
+
+def test_answer_3_and_5_ask_one_positive_thing_per_question(items):
+    """Issue 10: 'Is er geen complicatie … en herkent u … niet …?' let a woman with a complication
+    answer 'ja' and go on. Each question asks one thing, without a negation, in both languages."""
+    for link_id in ("lijst1.antwoord-3.fractuur-uitgesloten", "lijst1.antwoord-3.oorzaak",
+                    "lijst1.antwoord-5.complicatie", "lijst1.antwoord-5.bekkeninstabiliteit"):
+        dutch = items[link_id]["text"].split("?")[0]
+        english_text = english(items[link_id]["_text"]).split("?")[0]
+        assert not re.search(r"\b(geen|niet|noch)\b", dutch) and " en " not in dutch, link_id
+        assert not re.search(r"\b(no|not|nor)\b", english_text) and " and " not in english_text, link_id
+
+
+def test_weakness_advice_has_the_out_of_hours_route_for_patients_in_treatment(items):
+    for link_id in ("alarm.1.advies", "alarm.2.advies"):
+        text = items[link_id]["text"]
+        assert "onder behandeling" in text and "buiten kantooruren" in text and "Spoedeisende Hulp" in text, link_id
+    assert "huisartsenpost" in items["alarm.2.advies"]["text"]
+
+
+def test_the_weakness_outcome_promises_only_what_is_asked(items):
+    """The outcome's title promised 'gevoelsverlies', which no question asks."""
+    asked = items["alarm.2"]["text"] + items["alarm.3"]["text"]
+    title = items["alarm.2.uitkomst"]["text"]
+    assert "gevoel" not in title and "gevoel" not in asked
+    assert "kracht" in title and "klapvoet" in title

@@ -262,3 +262,138 @@ def test_cli_fail_on_gates_a_pipeline(tree: Path, tmp_path: Path, fail_on: str, 
     edit_json(tree / "valuesets/CodeSystem-antwoord.json", lambda cs: cs["concept"].append({"code": "misschien", "display": "Misschien"}))
     result = CliRunner().invoke(main, ["diff", str(old), str(tree), "--fail-on", fail_on])
     assert result.exit_code == code, result.output
+
+
+# --- garbage never passes a gate (issue 17) ---------------------------------------------------
+
+
+def _evil_tgz(path: Path, members: dict[str, bytes]) -> Path:
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    path.write_bytes(raw.getvalue())
+    return path
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: _evil_tgz(d / "evil.tgz", {"../evil.json": b"{}", "package/CodeSystem-x.json": b"{}"}),
+        lambda d: (d / "bogus.tgz").write_bytes(b"not gzip at all") and d / "bogus.tgz",
+        lambda d: _evil_tgz(d / "empty.tgz", {}),
+        lambda d: _evil_tgz(d / "pax.tgz", {"package/" + "a" * 300_000 + ".json": b""}),
+        lambda d: _evil_tgz(d / "broken.tgz", {"package/package.json": b'{"name": "x", "version": "0.1.0"}', "package/Questionnaire-x.json": b"{ not json"}),
+    ],
+    ids=["path traversal", "not an archive", "no members", "huge PAX name", "member does not parse"],
+)
+@pytest.mark.parametrize("side", ["old", "new"])
+def test_an_unreadable_or_unsafe_package_is_exit_2_whatever_the_gate(tree: Path, tmp_path: Path, make, side: str):
+    bad = str(make(tmp_path))
+    args = [bad, str(tree)] if side == "old" else [str(tree), bad]
+    result = CliRunner().invoke(main, ["diff", *args, "--fail-on", "patch"])
+    assert result.exit_code == exitcodes.USAGE, result.output
+    assert "Traceback" not in result.output and "recommended release" not in result.output
+
+
+def test_a_file_that_does_not_parse_in_a_folder_is_exit_2(tree: Path, tmp_path: Path):
+    old = tmp_path / "old"
+    shutil.copytree(tree, old)
+    (tree / "valuesets/ValueSet-nieuw.json").write_text('{"resourceType": "ValueSet",', encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", str(old), str(tree), "--fail-on", "major"])
+    assert result.exit_code == exitcodes.USAGE, result.output
+    assert "ValueSet-nieuw.json" in result.output and "cannot be read" in result.output
+
+
+def test_a_folder_without_resources_is_exit_2(tree: Path, tmp_path: Path):
+    (tmp_path / "leeg").mkdir()
+    result = CliRunner().invoke(main, ["diff", str(tmp_path / "leeg"), str(tree)])
+    assert result.exit_code == exitcodes.USAGE and "no FHIR resources" in result.output
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda vs: vs["compose"].update(include=[[{"system": CS}]]), lambda vs: vs["compose"]["include"][0]["concept"].append({"code": {"x": 1}})],
+    ids=["include is a list", "code is an object"],
+)
+def test_a_malformed_resource_is_exit_2_naming_it(tree: Path, tmp_path: Path, change):
+    old = tmp_path / "old"
+    shutil.copytree(tree, old)
+    edit_json(tree / "valuesets/ValueSet-antwoord.json", change)
+    result = CliRunner().invoke(main, ["diff", str(old), str(tree)])
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == exitcodes.USAGE, result.output
+    assert f"{BASE}/ValueSet/antwoord: cannot compare" in result.output or "cannot expand the ValueSets of NEW" in result.output
+
+
+def test_a_translation_extension_whose_url_is_a_list_is_no_traceback(tree: Path, tmp_path: Path):
+    old = tmp_path / "old"
+    shutil.copytree(tree, old)
+    translation = {"extension": [{"url": ["http://hl7.org/fhir/StructureDefinition/translation"], "extension": [{"url": "lang", "valueCode": "en"}, {"url": "content", "valueString": "Back pain?"}]}]}
+    edit_json(tree / "questionnaires/Questionnaire-zelftest.json", lambda q: q["item"][0].update(_text=translation))
+    result = CliRunner().invoke(main, ["diff", str(old), str(tree)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (exitcodes.OK, exitcodes.USAGE) and "Traceback" not in result.output
+
+
+def _replay_trees() -> tuple[list[dict], list[dict]]:
+    new = questionnaire()
+    new["item"][0]["text"] = "Heeft u rugpijn?"  # any change to the Questionnaire makes diff replay the stored responses
+    return [questionnaire(), code_system(), value_set(), _answered("ja")], [new, code_system(), value_set(), _answered("ja")]
+
+
+def _engine_bug_in_new(monkeypatch):
+    from fhirrug.release import diff as diff_module
+
+    real = diff_module._evaluate
+    calls = []
+
+    def evaluate(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:  # the replay against NEW
+            raise TypeError("an engine bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(diff_module, "_evaluate", evaluate)
+
+
+def test_a_replay_failure_is_reported_not_swallowed(monkeypatch):
+    from fhirrug.release.diff import ReplayFailed, ReplayFailure
+
+    old, new = _replay_trees()
+    _engine_bug_in_new(monkeypatch)
+    failures: list[ReplayFailure] = []
+    diff_changes(old, new, failures)
+    assert [(f.response, f.release) for f in failures] == [("QuestionnaireResponse/antwoord-ja", "new")]
+    assert "TypeError: an engine bug" in failures[0].error
+    _engine_bug_in_new(monkeypatch)
+    with pytest.raises(ReplayFailed, match="antwoord-ja"):
+        diff_changes(old, new)
+
+
+def test_cli_a_replay_failure_is_exit_2_with_the_response(tree: Path, tmp_path: Path, monkeypatch):
+    from fhirrug.release import bump as bump_module
+    from fhirrug.release import diff as diff_module
+    from release_tree import structural_validator
+
+    old = tmp_path / "old"
+    shutil.copytree(tree, old)
+    edit_json(tree / "questionnaires/Questionnaire-zelftest.json", lambda q: q["item"][0].update(text="Heeft u rugpijn?"))
+
+    def broken(*args, **kwargs):
+        raise KeyError("an engine bug")
+
+    monkeypatch.setattr(diff_module, "_evaluate", broken)
+    monkeypatch.setattr(bump_module, "validate_content", structural_validator)
+    result = CliRunner().invoke(main, ["diff", str(old), str(tree), "--format", "json", "--fail-on", "major"])
+    assert result.exit_code == exitcodes.USAGE, result.output
+    failures = json.loads(result.stdout)["replay_failures"]
+    assert [(f["response"], f["release"]) for f in failures] == [("QuestionnaireResponse/zelftest-antwoord-01", "old")]
+    assert "replay failed" in result.stderr and "zelftest-antwoord-01" in result.stderr
+    bump = CliRunner().invoke(main, ["bump", "--auto", "--since", str(old), "--root", str(tree), "--dry-run"])
+    assert bump.exit_code == exitcodes.USAGE and "replayed" in bump.output, bump.output

@@ -204,3 +204,84 @@ def test_an_exported_package_loads_back(tree: Path, tmp_path: Path):
     written = tarsafe.extract(tmp_path / f"out/{NAME}.tgz", tmp_path / "dest")
     assert all(p.is_relative_to((tmp_path / "dest").resolve()) for p in written)
     assert (tmp_path / "dest/package/package.json").is_file()
+
+
+# --- outside a project, releases kept in the repository, leftovers (issues 12 and 17) ---------
+
+
+def test_cli_export_outside_a_project_refuses_unless_embedded(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["export", "--out", str(tmp_path / "out")])
+    assert result.exit_code == exitcodes.USAGE, result.output
+    assert "not in a fhirrug project" in result.output and "--embedded" in result.output
+    assert not (tmp_path / "out").exists()
+    result = CliRunner().invoke(main, ["export", "--embedded", "--no-validate", "--format", "bundle", "--out", str(tmp_path / "out")])
+    assert result.exit_code == exitcodes.OK, result.output
+    assert "embedded" in result.stderr  # said, not silent
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.endswith(".bundle.json")]
+
+
+def test_cli_publish_outside_a_project_refuses_unless_embedded(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["publish", "--server", "http://127.0.0.1:9/fhir"])
+    assert result.exit_code == exitcodes.USAGE and "not in a fhirrug project" in result.output and "--embedded" in result.output
+
+
+def test_root_and_embedded_exclude_each_other(tree: Path, tmp_path: Path):
+    result = CliRunner().invoke(main, ["export", "--root", str(tree), "--embedded", "--out", str(tmp_path / "out")])
+    assert result.exit_code == exitcodes.USAGE
+
+
+def test_cli_export_keeps_the_release_in_the_repository(tree: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(bump_module, "validate_content", structural_validator)
+    result = CliRunner().invoke(main, ["export", "--root", str(tree), "--out", str(tmp_path / "out")])
+    assert result.exit_code == exitcodes.OK, result.output
+    kept = tree / "releases" / f"{NAME}.tgz"
+    assert kept.read_bytes() == (tmp_path / f"out/{NAME}.tgz").read_bytes()
+    assert "commit it" in result.stderr
+    # exporting the same release again changes nothing
+    again = CliRunner().invoke(main, ["export", "--root", str(tree), "--out", str(tmp_path / "again")])
+    assert again.exit_code == exitcodes.OK and "commit it" not in again.stderr
+
+
+def test_cli_export_never_keeps_other_content_under_a_released_version(tree: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(bump_module, "validate_content", structural_validator)
+    assert CliRunner().invoke(main, ["export", "--root", str(tree), "--out", str(tmp_path / "one")]).exit_code == exitcodes.OK
+    kept = (tree / "releases" / f"{NAME}.tgz").read_bytes()
+    from release_tree import edit_json
+
+    edit_json(tree / "questionnaires/Questionnaire-zelftest.json", lambda q: q["item"][0].update(text="Heeft u rugpijn?"))
+    for extra in ([], ["--no-validate"]):
+        result = CliRunner().invoke(main, ["export", "--root", str(tree), "--out", str(tmp_path / "two"), *extra])
+        assert result.exit_code == exitcodes.OK, result.output
+        assert "WARNING: this is not release 0.1.0" in result.stderr and "fhirrug bump" in result.stderr
+        assert (tmp_path / "two" / f"{NAME}.tgz").read_bytes() != kept  # written, to look at
+        assert (tree / "releases" / f"{NAME}.tgz").read_bytes() == kept  # never kept
+
+
+def test_cli_publish_refuses_other_content_under_a_released_version(tree: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(bump_module, "validate_content", structural_validator)
+    assert CliRunner().invoke(main, ["export", "--root", str(tree), "--out", str(tmp_path / "one")]).exit_code == exitcodes.OK
+    from release_tree import edit_json
+
+    edit_json(tree / "questionnaires/Questionnaire-zelftest.json", lambda q: q["item"][0].update(text="Heeft u rugpijn?"))
+    result = CliRunner().invoke(main, ["publish", "--root", str(tree), "--server", "http://127.0.0.1:9/fhir"])
+    assert result.exit_code == exitcodes.FINDINGS and "already released" in result.output and "nothing sent" in result.output
+
+
+def test_export_removes_what_a_killed_export_left(tree: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / f".{NAME}.bundle.json.k3j2l1.tmp"  # atomic_write's temp name, left by a SIGKILL
+    stale.write_bytes(b"x" * 100_000)
+    unrelated = out / ".notes.tmp"
+    unrelated.write_text("mine", encoding="utf-8")
+    export(tree, out)
+    assert not stale.exists() and unrelated.exists()
+
+
+def test_a_bundle_file_that_is_not_json_is_a_usage_error(tmp_path: Path):
+    path = tmp_path / "b.json"
+    path.write_text("[" * 100_000, encoding="utf-8")
+    result = CliRunner().invoke(main, ["publish", "--server", "http://127.0.0.1:9/fhir", "--bundle", str(path)])
+    assert result.exit_code == exitcodes.USAGE and "Traceback" not in result.output and str(path) in result.output

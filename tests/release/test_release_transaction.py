@@ -3,6 +3,7 @@ after recovery the whole tree is entirely the old release or entirely the new on
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -209,3 +210,104 @@ def test_roll_back_removes_a_file_the_transaction_created(tmp_path: Path):
     assert transaction.recover(root) == "rolled-back"
     assert sorted(p.name for p in root.iterdir()) == ["b.json"]
     assert (root / "b.json").read_text() == "old b\n"
+
+
+# --- file modes, tampered journals, failed recoveries, leftovers (issue 17) --------------------
+
+
+@pytest.mark.parametrize("mode", [0o664, 0o600, 0o755])
+def test_a_bump_keeps_file_modes(tree: Path, mode: int):
+    target = tree / "valuesets/CodeSystem-antwoord.json"
+    os.chmod(target, mode)
+    apply_bump(plan_bump(tree, "minor", date=DATE, validator=None))
+    assert b'"version": "0.2.0"' in target.read_bytes()
+    assert target.stat().st_mode & 0o7777 == mode
+
+
+def test_a_file_the_bump_creates_gets_the_usual_mode(tmp_path: Path):
+    root = tmp_path / "t"
+    root.mkdir()
+    old = os.umask(0o022)
+    try:
+        txn = transaction.Transaction(root)
+        txn.write(root / "new.md", "new\n")
+        txn.commit()
+    finally:
+        os.umask(old)
+    assert (root / "new.md").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("target", ["../outside.txt", "/etc/hostname-of-nobody", "valuesets/../../outside.txt"])
+def test_a_journal_pointing_outside_the_tree_is_refused_and_touches_nothing(tmp_path: Path, target: str):
+    root = _bigger_tree(tmp_path / "tree")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not yours\n", encoding="utf-8")
+    journal = {"version": 1, "files": [{"target": target, "old": None, "new": "0" * 64}]}
+    (root / transaction.JOURNAL_NAME).write_text(json.dumps(journal), encoding="utf-8")
+    with pytest.raises(transaction.TransactionError, match="outside"):
+        transaction.recover(root)
+    assert outside.read_text() == "not yours\n"
+
+
+def test_a_recovery_that_fails_on_the_file_system_is_a_transaction_error(tree: Path):
+    (tree / "valuesets/CodeSystem-antwoord.json").unlink()
+    (tree / "valuesets/CodeSystem-antwoord.json").mkdir()  # the target is now a folder
+    journal = {"version": 1, "files": [{"target": "valuesets/CodeSystem-antwoord.json", "old": "1" * 64, "new": "2" * 64}]}
+    (tree / transaction.JOURNAL_NAME).write_text(json.dumps(journal), encoding="utf-8")
+    with pytest.raises(transaction.TransactionError):
+        transaction.recover(tree)
+
+
+def test_bump_reports_a_failed_recovery_without_a_traceback(tree: Path):
+    from click.testing import CliRunner
+
+    from fhirrug import exitcodes
+    from fhirrug.cli import main
+
+    (tree / "questionnaires").rename(tree / "questionnaires-moved")
+    (tree / "questionnaires").write_text("a file where a folder was\n", encoding="utf-8")
+    journal = {"version": 1, "files": [{"target": "questionnaires/Questionnaire-zelftest.json", "old": "1" * 64, "new": "2" * 64}]}
+    (tree / transaction.JOURNAL_NAME).write_text(json.dumps(journal), encoding="utf-8")
+    result = CliRunner().invoke(main, ["bump", "minor", "--root", str(tree)])
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Questionnaire-zelftest.json" in result.output
+
+
+_BASELINE_DRIVER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from fhirrug.release import tarsafe, trees
+    real = tarsafe.read_archive
+    def slow(*args, **kwargs):
+        print("reading", flush=True)  # the revision is being read: kill now
+        time.sleep(60)
+        return real(*args, **kwargs)
+    tarsafe.read_archive = slow
+    trees.release_baseline(Path(sys.argv[1]), None, "0.1.0")
+    """
+)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_run_killed_while_reading_the_previous_release_leaves_no_temporary_files(tmp_path: Path):
+    root = _bigger_tree(tmp_path / "repo", extra=5)
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "0.1.0"], check=True)
+    subprocess.run([*git, "tag", "v0.1.0"], check=True)
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    driver = tmp_path / "driver.py"
+    driver.write_text(_BASELINE_DRIVER, encoding="utf-8")
+    process = subprocess.Popen([sys.executable, str(driver), str(root)], stdout=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        assert process.stdout.readline().strip() == "reading"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+        process.stdout.close()
+    assert list(scratch.iterdir()) == [], "a killed run left temporary files"
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".") and p.name != ".git") == []

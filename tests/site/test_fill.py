@@ -129,7 +129,7 @@ def test_every_example_route_ends_where_fhirrug_evaluate_does(app, evaluated, ro
 
 def test_changing_an_earlier_answer_drops_the_answers_it_disables(app):
     base = "/fill/zelfdiagnose-lage-rugklachten"
-    tree = parse_strict(follow(app, base + "?" + urlencode([("a:alarm.1", "false"), ("a:alarm.2", "false"), ("a:lijst1.1", "false"), ("a:lijst1.2", "true")])))
+    tree = parse_strict(follow(app, base + "?" + urlencode([("a:alarm.1", "false"), ("a:alarm.2", "false"), ("a:alarm.3", "false"), ("a:lijst1.1", "false"), ("a:lijst1.2", "true")])))
     assert "lijst1.2" in shown(tree)
     form = tree.find(".//form")
     (yes,) = [b for b in form.iter("button") if b.get("value") == "lijst1.1=true"]

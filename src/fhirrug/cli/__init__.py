@@ -40,11 +40,34 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def version_text() -> str:
+    """The tool's version and the content package it carries (name, version, FHIR version)."""
+    lines = [f"fhirrug {__version__}"]
+    try:
+        from ..manifest import embedded_root, load_manifest
+
+        manifest = load_manifest(embedded_root())
+        lines.append(f"embedded content: {manifest.name} {manifest.version} (FHIR {manifest.fhir_version})")
+    except Exception as exc:  # noqa: BLE001 - --version must always answer
+        lines.append(f"embedded content: none ({exc})")
+    return "\n".join(lines)
+
+
+def _print_version(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(version_text())
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="fhirrug")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version, help="Show the version of fhirrug and of its embedded content, and exit.")
 def main() -> None:
     """fhirrug: FHIR R4 questionnaire content on low back pain, and the tools to check and release it.
 
     Exit codes: 0 clean, 1 findings (errors; warnings with --strict; an invalid response),
-    2 usage, configuration or internal failure.
+    2 usage, configuration or internal failure; 141 when the reader of a streaming command's
+    output went away (`fhirrug evaluate ... | head`).
+
+    Shell completion: eval "$(_FHIRRUG_COMPLETE=bash_source fhirrug)" (zsh_source, fish_source).
     """

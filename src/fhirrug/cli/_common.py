@@ -47,6 +47,25 @@ def output_option(help: str = "Write the report to FILE (atomically) instead of 
     return click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None, help=help)
 
 
+def package_option(help: str | None = None):
+    """`--package DIR|TGZ`: the package resources are checked against (validate and evaluate alike)."""
+    return click.option(
+        "--package",
+        "package",
+        type=click.Path(exists=True, path_type=Path),
+        default=None,
+        metavar="DIR|TGZ",
+        help=help
+        or "Package to check against: a folder with fhirrug.toml, a folder of resources without one, or a FHIR NPM "
+        "package (.tgz). Default: the project around PATH or the working directory, else the embedded content.",
+    )
+
+
+def color_option():
+    """`--color/--no-color`; unset, the environment decides (see `use_color`)."""
+    return click.option("--color/--no-color", "color", default=None, help="Colour the text report (default: on a terminal, unless NO_COLOR; FORCE_COLOR forces it).")
+
+
 def diagnostic(message: str) -> None:
     """A message for the person at the terminal: stderr, prefixed `fhirrug:`."""
     click.echo(f"fhirrug: {message}", err=True)
@@ -70,6 +89,8 @@ def cli_errors() -> Iterator[None]:
         raise
     except (ManifestError, ConfigError) as exc:
         fail(str(exc))
+    except BrokenPipeError:
+        stdout_gone()
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         fail(f"{where}{exc.strerror or exc}")
@@ -83,14 +104,48 @@ def cli_errors() -> Iterator[None]:
         fail(f"internal error: {type(exc).__name__}: {exc} (this is a bug in fhirrug; FHIRRUG_DEBUG=1 shows the traceback)")
 
 
-def use_color(output: Path | None = None) -> bool:
-    """Colour only for a terminal on stdout, and never when NO_COLOR is set (https://no-color.org)."""
-    if output is not None or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+def use_color(output: Path | None = None, flag: bool | None = None) -> bool:
+    """Whether the text report is coloured, first rule that applies:
+    a report written to a file never is; `--color`/`--no-color` decide; NO_COLOR (non-empty, as
+    https://no-color.org says) turns colour off; FORCE_COLOR (non-empty and not `0`, as
+    https://force-color.org and Node/rich read it) turns it on; otherwise a terminal on stdout
+    (not TERM=dumb) is coloured."""
+    if output is not None:
+        return False
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    if os.environ.get("TERM") == "dumb":
         return False
     try:
         return sys.stdout.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+# A Unix tool whose reader went away dies of SIGPIPE; the shell reports that as 128 + 13.
+SIGPIPE_STATUS = 141
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush into a closed pipe stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def stdout_gone() -> None:
+    """The reader of stdout went away (`fhirrug evaluate big.ndjson | head`) while a command was
+    still streaming: stop at once, silently, with the status of a tool killed by SIGPIPE (141),
+    because the verdict on what was never read is unknown. (`validate` writes its report only
+    when the verdict is known; `emit` keeps its exit code.)"""
+    quiet_stdout()
+    raise SystemExit(SIGPIPE_STATUS)
 
 
 def _encode(text: str) -> bytes:
@@ -108,10 +163,9 @@ def emit(text: str, output: Path | None = None) -> None:
             stream.write(data)
             stream.flush()
         except BrokenPipeError:
-            # The reader went away (`fhirrug validate | head`): not an error of ours. Point stdout
-            # at devnull so the interpreter's final flush stays quiet; the exit code still counts.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            # The reader went away (`fhirrug validate | head`) after the verdict was reached: not
+            # an error of ours, and the exit code is still the verdict.
+            quiet_stdout()
         return
     from ..jsonio import atomic_write
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .. import __version__, exitcodes
-from ._common import cli_errors, diagnostic, fail
+from ._common import cli_errors, diagnostic, fail, package_option, stdout_gone
 
 FORMATS = ("text", "json", "ndjson", "operationoutcome")
 _PROGRESS_AFTER = 200  # responses before a progress bar is worth showing
@@ -21,8 +21,51 @@ def _render_text(record: dict, where: str) -> str:
     lines = [f"{where} {record['response']}: {status}; outcomes: {outcomes}"]
     for issue in record["issues"]:
         at = f" @ {issue['expression']}" if issue["expression"] else ""
-        lines.append(f"  {issue['severity']:<11} {issue['code']}: {issue['message']}{at}")
+        place = f"{issue['file']}:{issue['line']}:{issue['column']}: " if issue.get("line") else ""
+        lines.append(f"  {place}{issue['severity']:<11} {issue['code']}: {issue['message']}{at}")
     return "\n".join(lines) + "\n"
+
+
+class _Positions:
+    """Line and column for the issues of responses read from .json files (a resource or a Bundle
+    of them), found only for the files with issues, by scanning their bytes once (see
+    fhirrug.positions). NDJSON records carry their line already; standard input has none."""
+
+    def __init__(self):
+        self._file = None
+        self._text = None
+        self._bundle = False
+
+    def add(self, record: dict, item) -> None:
+        issues = record["issues"]
+        if not issues or item.file == "-" or item.line or not item.file.endswith(".json"):
+            return
+        from ..positions import locate, resource_type
+
+        if item.file != self._file:
+            self._file, self._text = item.file, None
+            try:
+                with open(item.file, "rb") as handle:
+                    self._text = handle.read().decode("utf-8")
+                self._bundle = resource_type(self._text) == "Bundle"
+            except (OSError, UnicodeDecodeError, ValueError, IndexError):
+                return
+        if self._text is None:
+            return
+        prefix = f"Bundle.entry[{item.position - 1}].resource" if self._bundle else None
+
+        def located(expression: str) -> str:
+            if prefix is None or not expression:
+                return expression
+            return prefix + expression[len(expression.split(".", 1)[0]):]
+        try:
+            places = locate(self._text, {located(i["expression"]) for i in issues if i["expression"]})
+        except (ValueError, IndexError, RecursionError):
+            return
+        for issue in issues:
+            where = places.get(located(issue["expression"])) if issue["expression"] else None
+            if where:
+                issue["line"], issue["column"] = where
 
 
 def _outcome(record: dict) -> dict:
@@ -46,11 +89,11 @@ def _summary_text(summary: dict) -> str:
 @click.command()
 @click.argument("responses", nargs=-1, required=True, type=click.Path(allow_dash=True, path_type=str))
 @click.option("--questionnaire", "-q", "questionnaire_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Evaluate against this Questionnaire file instead of resolving each response's `questionnaire`.")
-@click.option("--package", "package_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Content tree (folder with fhirrug.toml) to resolve Questionnaires, CodeSystems and ValueSets in; default: the embedded content.")
+@package_option("Package to resolve Questionnaires, CodeSystems and ValueSets in: a folder with fhirrug.toml, a folder of resources without one, or a FHIR NPM package (.tgz). Default: the project around the working directory, else the embedded content.")
 @click.option("--format", "-f", "output_format", type=click.Choice(FORMATS, case_sensitive=False), default="text", show_default=True, help="text, json (one envelope), ndjson (one record per line) or operationoutcome (FHIR).")
 @click.option("--strip-disabled", "strip_out", type=click.Path(path_type=Path), default=None, help="Write each response with the answers of disabled items removed: OUT.ndjson gets one line per response, any other OUT is a folder of JSON files.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal for long batches).")
-def evaluate(responses, questionnaire_file, package_dir, output_format, strip_out, progress):
+def evaluate(responses, questionnaire_file, package, output_format, strip_out, progress):
     """Evaluate QuestionnaireResponses: enabled items, validity and outcomes.
 
     RESPONSE: .json files (a QuestionnaireResponse or a Bundle of them), folders, .ndjson files
@@ -61,22 +104,26 @@ def evaluate(responses, questionnaire_file, package_dir, output_format, strip_ou
     Questionnaire not found), 2 usage.
     """
     with cli_errors():
-        raise SystemExit(_run(list(responses), questionnaire_file, package_dir, output_format.lower(), strip_out, progress))
+        try:
+            code = _run(list(responses), questionnaire_file, package, output_format.lower(), strip_out, progress)
+        except BrokenPipeError:
+            stdout_gone()  # `fhirrug evaluate ... | head`: quiet, exit 141 (see _common.stdout_gone)
+        raise SystemExit(code)
 
 
 def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progress) -> int:
     from ..engine import Engine
     from ..engine.batch import StrippedWriter, Summary, dumps_line, iter_inputs, process_input
     from ..jsonio import read_json
-    from ..manifest import embedded_root
-    from ..package import load_package
+    from ..manifest import default_root
+    from ..package import load_context
 
     for name in paths:
         if name != "-" and not Path(name).exists():
             fail(f"{name}: no such file or folder")
     if paths.count("-") > 1:
         fail("standard input (-) can be read only once")
-    package = load_package(package_dir if package_dir is not None else embedded_root())
+    package = load_context(package_dir if package_dir is not None else default_root()).package
     engine = Engine(package)
     questionnaire = None
     if questionnaire_file is not None:
@@ -92,6 +139,7 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
     writer = StrippedWriter(strip_out) if strip_out is not None else None
     show_progress = progress if progress is not None else _is_terminal()
     bar = _Progress(show_progress)
+    positions = _Positions()
     first = True
     single = []  # operationoutcome: keep the first record to decide between OperationOutcome and Bundle
     if output_format == "json":
@@ -102,6 +150,7 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
     try:
         for item in iter_inputs(paths):
             record = process_input(engine, item, questionnaire, writer)  # contained per response
+            positions.add(record, item)
             summary.add(record)
             bar.advance()
             if output_format == "ndjson":
@@ -135,7 +184,7 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
             out.write("\n]}\n")
         else:
             out.write(json.dumps({"resourceType": "Bundle", "type": "collection"}) + "\n")
-    if output_format == "text":
+    if output_format == "text" and summary.responses:
         out.write(_summary_text(result))
     elif summary.responses > 1 or show_progress:
         sys.stderr.write("fhirrug: " + _summary_text(result))
@@ -144,7 +193,7 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
         diagnostic(f"{writer.count} stripped responses written to {strip_out}{renamed}")
     out.flush()
     if summary.responses == 0:
-        diagnostic("no responses found")
+        diagnostic(f"nothing to evaluate: {', '.join(paths)} holds no responses")
         return exitcodes.USAGE
     return exitcodes.OK if summary.invalid == 0 else exitcodes.FINDINGS
 

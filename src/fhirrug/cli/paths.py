@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .. import exitcodes
-from ._common import cli_errors, diagnostic, emit, fail, output_option
+from ._common import cli_errors, diagnostic, emit, fail, output_option, package_option
 
 
 def _answer_text(answer: dict) -> str:
@@ -37,10 +37,10 @@ def render_text(table: dict) -> str:
 @click.command()
 @click.argument("questionnaire", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "-f", "output_format", type=click.Choice(("text", "json"), case_sensitive=False), default="text", show_default=True)
-@click.option("--package", "package_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Content tree whose CodeSystems define outcomes and whose ValueSets give choice answers; default: the project around the Questionnaire, else the embedded content.")
+@package_option("Package whose CodeSystems define outcomes and whose ValueSets give choice answers (a folder with or without fhirrug.toml, or a .tgz); default: the project around the Questionnaire, else the embedded content.")
 @click.option("--max-routes", type=click.IntRange(1), default=None, help="Stop after this many routes (default 50000); the table then says it is cut off.")
 @output_option()
-def paths(questionnaire, output_format, package_dir, max_routes, output):
+def paths(questionnaire, output_format, package, max_routes, output):
     """Print every route through QUESTIONNAIRE's enableWhen logic and the outcomes it ends in.
 
     For Questionnaires whose gating questions are boolean or choice. The json form is
@@ -53,13 +53,13 @@ def paths(questionnaire, output_format, package_dir, max_routes, output):
         from ..engine.paths import MAX_ROUTES, routes
         from ..jsonio import read_json
         from ..manifest import embedded_root, find_project_root
-        from ..package import load_package
+        from ..package import load_context
 
         data, issues = read_json(questionnaire)
         if data is None or data.get("resourceType") != "Questionnaire":
             fail(f"{questionnaire}: not a Questionnaire" + (f" ({issues[0].message})" if issues else ""))
-        root = package_dir or find_project_root(questionnaire.resolve().parent) or embedded_root()
-        engine = Engine(load_package(root))
+        root = package or find_project_root(questionnaire.resolve().parent) or embedded_root()
+        engine = Engine(load_context(root).package)
         plan = engine.plan_for(data)
         result = routes(plan, max_routes or MAX_ROUTES)
         for issue in plan.issues + result.issues:

@@ -12,10 +12,14 @@ from ..issues import Issue
 from ..jsonio import atomic_write, dumps
 from ..manifest import ManifestError, default_root, find_project_root, load_manifest
 from ..package import load_files
-from ..translate import codesystem_displays, translate_resource
+from ..translate import codesystem_displays, copy_identities, language_matches, translate_resource, translations_of, translatable_strings, with_own_identity
+from ._common import cli_errors
 
 # Example responses are not translated: they record what a person answered, in their language.
 _NOT_COPIED = ("QuestionnaireResponse",)
+# Nor, into another language, extension definitions: their url is the extension's identity, used
+# in every resource; the copies use the original definitions, imported once.
+_NOT_COPIED_INTO_ANOTHER_LANGUAGE = ("QuestionnaireResponse", "StructureDefinition")
 
 
 @click.command("translate")
@@ -34,7 +38,25 @@ def translate(lang: str, out: Path | None, quiet: bool, paths: tuple[Path, ...])
     on stderr. Copies keep their path relative to the package root. Exit 0 when written
     (warnings allowed), 2 for usage errors or unreadable input.
     """
-    sys.exit(run(lang, out, quiet, paths))
+    with cli_errors():
+        code = run(lang, out, quiet, paths)
+    sys.exit(code)
+
+
+def declared_languages(root: Path | None, resources) -> tuple[str, ...]:
+    """The languages a copy may be made in: the package's `language` and `translations` from
+    fhirrug.toml; for loose files outside a project, their own `language` and the languages
+    their translation extensions carry."""
+    if root is not None:
+        manifest = load_manifest(root)
+        return (manifest.language, *manifest.translations)
+    found: dict[str, None] = {}
+    for resource in resources:
+        if isinstance(resource.data.get("language"), str):
+            found[resource.data["language"]] = None
+        for string in translatable_strings(resource.data):
+            found.update(dict.fromkeys(translations_of(string)))
+    return tuple(found)
 
 
 def run(lang: str, out: Path | None, quiet: bool, paths: tuple[Path, ...]) -> int:
@@ -48,7 +70,14 @@ def run(lang: str, out: Path | None, quiet: bool, paths: tuple[Path, ...]) -> in
         click.echo(_line(issue), err=True)
     if package.read_issues:
         return exitcodes.USAGE
-    resources = [r for r in package.resources if r.resource_type not in _NOT_COPIED]
+    languages = declared_languages(root, package.resources)
+    if not any(language_matches(declared, lang) for declared in languages):
+        where = f"{root / 'fhirrug.toml'}" if root is not None else "the resources given"
+        click.echo(f"fhirrug translate: {lang!r} is not a language of the package ({where} declares {', '.join(languages) or 'none'})", err=True)
+        return exitcodes.USAGE
+    into_source = language_matches(lang, source_language)
+    skipped = _NOT_COPIED if into_source else _NOT_COPIED_INTO_ANOTHER_LANGUAGE
+    resources = [r for r in package.resources if r.resource_type not in skipped]
     if not resources:
         click.echo("fhirrug translate: no resources to translate", err=True)
         return exitcodes.USAGE
@@ -60,10 +89,13 @@ def run(lang: str, out: Path | None, quiet: bool, paths: tuple[Path, ...]) -> in
     # Codings of the package's CodeSystems get the CodeSystem's display in LANG (the tekstbron
     # Coding inside extensions too), so the copy agrees with the translated CodeSystems.
     displays = codesystem_displays(_codesystems(package, root), source_language)
+    renamed = {} if into_source else copy_identities([r.data for r in resources], lang)
     for resource in resources:
         copy, issues = translate_resource(resource.data, lang, source_language, str(resource.path), displays)
         warnings += issues
-        written.append((_target(resource.path, root, out), dumps(copy)))
+        if not into_source:
+            copy = with_own_identity(copy, resource.data, lang, renamed)
+        written.append((_target(resource.path, root, out, copy if not into_source else None), dumps(copy)))
     if out is None:
         click.echo(written[0][1], nl=False)
     else:
@@ -115,15 +147,20 @@ def _codesystems(package, root: Path | None) -> list[dict]:
     return found
 
 
-def _target(path: Path, root: Path | None, out: Path | None) -> Path:
+def _target(path: Path, root: Path | None, out: Path | None, copy: dict | None = None) -> Path:
+    """Where a copy goes: its path relative to the package root under OUT; a copy with an
+    identity of its own is named after it (`Questionnaire-<id>-en.json`), as every file is."""
     if out is None:
         return path
+    target = out / path.name
     if root is not None:
         try:
-            return out / path.resolve().relative_to(root.resolve())
+            target = out / path.resolve().relative_to(root.resolve())
         except ValueError:
             pass
-    return out / path.name
+    if copy is not None and isinstance(copy.get("id"), str) and isinstance(copy.get("resourceType"), str) and path.name != f"{copy['resourceType']}-{copy['id']}.json":
+        target = target.with_name(f"{copy['resourceType']}-{copy['id']}.json")
+    return target
 
 
 def _line(issue: Issue) -> str:

@@ -8,10 +8,8 @@ import click
 
 from .. import __version__, exitcodes
 from ..reporters import REPORTER_BY_NAME, Report, summary_line
-from ._common import cli_errors, diagnostic, emit, format_option, output_option, use_color
-
-# Exported FHIR NPM packages (`fhirrug export`), validated by `_validate_archive`.
-ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
+from ..package import ARCHIVE_SUFFIXES  # exported FHIR NPM packages, validated by `_validate_archive`
+from ._common import cli_errors, color_option, diagnostic, emit, fail, format_option, output_option, package_option, use_color
 
 
 @click.command()
@@ -35,8 +33,11 @@ ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
     help="Read select/ignore/severity from FILE instead of the project's pyproject.toml [tool.fhirrug] "
     "or fhirrug.toml [rules].",
 )
+@package_option()
+@color_option()
+@click.option("--watch", is_flag=True, help="Validate again whenever a content file, fhirrug.toml or pyproject.toml changes (Ctrl-C stops; needs fhirrug[watch]).")
 @output_option()
-def validate(paths, output_format, strict, select, ignore, severities, config_file, output):
+def validate(paths, output_format, strict, select, ignore, severities, config_file, package, color, watch, output):
     """Validate FHIR R4 resources: files, folders, or (no PATH) the project's content package.
 
     With no PATH, validates the content tree of the nearest fhirrug.toml above the working
@@ -48,18 +49,46 @@ def validate(paths, output_format, strict, select, ignore, severities, config_fi
     --strict), 2 usage, configuration or internal failure. Findings go to stdout (or --output),
     diagnostics to stderr.
     """
+    options = dict(
+        output_format=output_format.lower(),
+        strict=strict,
+        select=select,
+        ignore=ignore,
+        severities=severities,
+        config_file=config_file,
+        output=output,
+        package=package,
+        color=color,
+    )
     with cli_errors():
-        code = run(
-            list(paths),
-            output_format=output_format.lower(),
-            strict=strict,
-            select=select,
-            ignore=ignore,
-            severities=severities,
-            config_file=config_file,
-            output=output,
-        )
+        if watch:
+            from .watch import watch as watch_and_validate
+
+            code = watch_and_validate(list(paths), None if paths else _watched_root(), lambda: _survive(lambda: run(list(paths), **options)))
+        else:
+            code = run(list(paths), **options)
     raise SystemExit(code)
+
+
+def _watched_root():
+    from ..manifest import find_project_root
+
+    return find_project_root()
+
+
+def _survive(once) -> int:
+    """One run of a watch: a half-saved configuration or an empty folder is reported and the
+    watch goes on."""
+    from ..config import ConfigError
+    from ..manifest import ManifestError
+
+    try:
+        return once()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else exitcodes.USAGE
+    except (ConfigError, ManifestError) as exc:
+        diagnostic(str(exc))
+        return exitcodes.USAGE
 
 
 def _project_root(paths: list[Path]) -> Path | None:
@@ -100,25 +129,31 @@ def _validate_archive(archive: Path, config):
     return result
 
 
-def _validate_stdin(config):
-    """One resource on standard input (`-`), e.g. `curl .../Questionnaire/x | fhirrug validate -`.
-    Read with the same size limit and strict parser as files; reported as file `-`."""
-    from ..jsonio import MAX_FILE_BYTES, parse_bytes
-    from ..issues import FATAL, Issue
-    from ..package import Package, Resource
-    from ..validate.pipeline import ValidationResult, validate_package
+def _read_stdin():
+    """One resource on standard input (`-`), e.g. `curl .../Questionnaire/x | fhirrug validate -`,
+    with the same size limit as files; reported as file `-`. None when it is over the limit."""
+    from ..jsonio import MAX_FILE_BYTES
 
     raw = click.get_binary_stream("stdin").read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        issue = Issue("fhirrug-file-too-large", FATAL, f"standard input is over the limit of {MAX_FILE_BYTES} bytes", "-", "")
-        return ValidationResult([issue], ["-"])
-    data, issues = parse_bytes(raw, "-")
-    package = Package(manifest=None, read_issues=list(issues))
-    if data is not None:
-        package.resources.append(Resource(path=Path("-"), data=data))
-    result = validate_package(package, config)
-    result.files = ["-"]
-    return result
+    return raw if len(raw) <= MAX_FILE_BYTES else None
+
+
+def _context(paths: list[Path], package: Path | None):
+    """The package the given resources are checked against: `--package`, else the project the
+    first PATH belongs to, else the project around the working directory, else the embedded
+    content. Never nothing: a resource on stdin or from a download is checked in context."""
+    from ..manifest import MANIFEST_NAME, default_root, find_project_root
+    from ..package import load_context
+
+    if package is not None:
+        return load_context(package)
+    for path in paths[:1]:
+        if path.is_dir() and (path / MANIFEST_NAME).is_file():
+            return load_context(path)
+        root = find_project_root(path if path.is_dir() else path.parent)
+        if root is not None:
+            return load_context(root)
+    return load_context(default_root())
 
 
 def _merge(results):
@@ -140,34 +175,21 @@ def run(
     severities=(),
     config_file: Path | None = None,
     output: Path | None = None,
+    package: Path | None = None,
+    color: bool | None = None,
 ) -> int:
     """Validate, report, and return the exit code."""
-    from ..config import unmatched_patterns
-    from ..manifest import default_root
+    from ..config import check_selectors
     from ..rules import all_rules
-    from ..validate.pipeline import has_errors, validate_paths, validate_root
+    from ..validate.pipeline import has_errors
 
     reporter = REPORTER_BY_NAME[output_format]
     config = build_config(paths, select, ignore, severities, config_file)
     rules = all_rules()
-
-    if paths:
-        stdin = [p for p in paths if str(p) == "-"]
-        archives = [p for p in paths if str(p) != "-" and _is_archive(p)]
-        others = [p for p in paths if str(p) != "-" and not _is_archive(p)]
-        results = [_validate_stdin(config)] if stdin else []
-        results += [_validate_archive(archive, config) for archive in archives]
-        if others:
-            results.append(validate_paths(others, config))
-        result = _merge(results) if len(results) > 1 else results[0]
-    else:
-        result = validate_root(default_root(), config)
+    check_selectors(config, rules)
+    result = validate_once(paths, config, package)
     if not result.files:
-        diagnostic("nothing to validate: no JSON resources found")
-
-    if rules:
-        for pattern in unmatched_patterns(config, [r.id for r in rules] + [i.code for i in result.issues]):
-            diagnostic(f"warning: {pattern!r} (select/ignore/severity) matches no rule id; see `fhirrug rules`")
+        fail(f"nothing to validate: {_described(paths, package)} holds no JSON resources")
 
     report = Report(
         issues=result.issues,
@@ -175,10 +197,43 @@ def run(
         files=result.files,
         version=__version__,
         strict=strict,
-        color=output_format == "text" and use_color(output),
+        color=output_format == "text" and use_color(output, color),
         rules=rules,
     )
     emit(reporter(report), output)
     if output is not None:
         diagnostic(f"{output_format} report written to {output}: {summary_line(result.summary)}")
     return exitcodes.FINDINGS if has_errors(result, strict) else exitcodes.OK
+
+
+def validate_once(paths: list[Path], config, package: Path | None = None):
+    """One validation of PATHs (or, with none, of the package) as `fhirrug validate` does it."""
+    from ..issues import FATAL, Issue
+    from ..jsonio import MAX_FILE_BYTES
+    from ..manifest import default_root
+    from ..package import load_context
+    from ..validate.pipeline import ValidationResult, validate_in_context, validate_package, validate_root
+
+    if not paths:
+        if package is not None:
+            return validate_package(load_context(package).package, config)
+        return validate_root(default_root(), config)
+    stdin = [p for p in paths if str(p) == "-"]
+    archives = [p for p in paths if str(p) != "-" and _is_archive(p)]
+    others = [p for p in paths if str(p) != "-" and not _is_archive(p)]
+    results = [_validate_archive(archive, config) for archive in archives]
+    if others or stdin:
+        raw = _read_stdin() if stdin else None
+        if stdin and raw is None:
+            issue = Issue("fhirrug-file-too-large", FATAL, f"standard input is over the limit of {MAX_FILE_BYTES} bytes", "-", "")
+            results.append(ValidationResult([issue], ["-"]))
+        if others or raw is not None:
+            context = _context(others, package)
+            results.append(validate_in_context(others, context, config, stdin=(raw, "-") if raw is not None else None))
+    return _merge(results) if len(results) > 1 else results[0]
+
+
+def _described(paths: list[Path], package: Path | None) -> str:
+    if paths:
+        return ", ".join(str(p) for p in paths)
+    return str(package) if package is not None else "the package"

@@ -35,12 +35,12 @@ from ..issues import ERROR, FATAL, Issue
 from ..jsonio import dumps, parse_bytes
 from ..manifest import MANIFEST_NAME, Manifest, load_manifest
 from ..package import Package, Resource, load_package
-from .diff import CANONICAL_TYPES, LEVELS, Change, diff_changes, max_level
+from .diff import CANONICAL_TYPES, LEVELS, Change, DiffError, diff_changes, max_level
+from .record import CHANGELOG_NAME
 from .transaction import JOURNAL_NAME, Hook, Transaction
 from .trees import Tree
 from .versions import Version, VersionError
 
-CHANGELOG_NAME = "CHANGELOG.md"
 STATUSES = ("draft", "active", "retired")
 Validator = Callable[[Path, Package], list[Issue]]
 
@@ -152,12 +152,23 @@ def plan_bump(
             raise ContentInvalid(f"the content does not validate ({len(errors)} errors); fix it first (fhirrug validate):\n{listed}{more}")
     changes = recommended = None
     if baseline is not None:
+        if baseline.issues:
+            listed = "\n".join(f"  {i.file}: {i.message}" for i in baseline.issues[:20])
+            raise BumpError(f"the previous release {baseline.label} has files that cannot be read; nothing compared:\n{listed}")
+        if not baseline.resources:
+            raise BumpError(f"the previous release {baseline.label} holds no FHIR resources; nothing to compare with")
         current = [data for path, (_, data) in resources.items() if path in package_files]
-        changes = diff_changes(baseline.resources, current)
+        try:
+            changes = diff_changes(baseline.resources, current)  # a replay failure raises: never a bump on a guess
+        except DiffError as exc:
+            raise BumpError(f"cannot compare with {baseline.label}: {exc}") from None
         recommended = max_level(changes)
     if auto:
         if recommended is None:
-            raise BumpError("--auto needs a previous release to compare with (a git tag v<version> or --since)")
+            raise BumpError(
+                f"--auto needs the previous release {manifest.version} to compare with: keep its package in releases/ "
+                f"(fhirrug export does), tag it v{manifest.version}, record its release commit in CHANGELOG.md, or pass --since"
+            )
         if recommended == "none":
             raise BumpError(f"nothing changed since {baseline.label}; there is nothing to release")
         part = recommended
@@ -295,7 +306,7 @@ _HEADINGS = {"major": "Breaking changes (major)", "minor": "Added and changed (m
 def changelog_entry(plan: BumpPlan) -> str:
     lines = [f"## {plan.new_version} - {plan.date}", ""]
     if plan.changes is None:
-        lines += [f"Release {plan.old_version} -> {plan.new_version}. Changes not listed: no previous release to compare with (tag v{plan.old_version} not found; pass --since).", ""]
+        lines += [f"Release {plan.old_version} -> {plan.new_version}. Changes not listed: release {plan.old_version} was not found to compare with (no releases/ package, tag or release commit; pass --since).", ""]
         return "\n".join(lines)
     lines += [f"Release {plan.old_version} -> {plan.new_version} ({_level_of(Version.parse(plan.old_version), Version.parse(plan.new_version))}); `fhirrug diff` against {plan.baseline} recommends: {plan.recommended}.", ""]
     if not plan.changes:

@@ -12,6 +12,10 @@ Classification (semantic versioning seen from a stored QuestionnaireResponse):
 
 Version and date are release bookkeeping and never count as a change; neither does the version
 part of a versioned canonical reference (`url|0.1.0` -> `url|0.2.0`).
+
+A comparison that cannot be made is never "no change": a resource whose shape the comparison
+cannot read raises DiffError naming it, and a stored response the engine cannot replay is a
+ReplayFailure (collected, or raised as ReplayFailed), so a pipeline gate never passes on it.
 """
 
 from __future__ import annotations
@@ -45,6 +49,34 @@ class Change:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReplayFailure:
+    """A stored response the enableWhen engine could not evaluate: the release cannot be judged."""
+
+    response: str  # QuestionnaireResponse/<id>
+    questionnaire: str  # the Questionnaire's url
+    release: str  # "old" or "new": which release's Questionnaire it failed on
+    error: str  # the exception, e.g. "TypeError: ..."
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.response} against {self.questionnaire} in {self.release.upper()}: {self.error}"
+
+
+class DiffError(Exception):
+    """OLD and NEW cannot be compared (a resource of a shape the comparison cannot read)."""
+
+
+class ReplayFailed(DiffError):
+    """Stored responses could not be replayed; `failures` lists them."""
+
+    def __init__(self, failures: list[ReplayFailure]):
+        self.failures = failures
+        super().__init__(f"{len(failures)} stored responses could not be replayed through the enableWhen engine: " + "; ".join(map(str, failures[:3])))
 
 
 def max_level(changes: list[Change]) -> str:
@@ -90,24 +122,32 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(strip_versions(a), sort_keys=True) == json.dumps(strip_versions(b), sort_keys=True)
 
 
-def diff_resources(old: list[dict], new: list[dict]) -> dict:
-    """{"recommended": level, "changes": [Change.to_dict(), ...]} for two sets of resources."""
-    changes = diff_changes(old, new)
+def diff_resources(old: list[dict], new: list[dict], failures: list[ReplayFailure] | None = None) -> dict:
+    """{"recommended": level, "changes": [Change.to_dict(), ...]} for two sets of resources.
+    Replay failures go to `failures` if given, else raise ReplayFailed."""
+    changes = diff_changes(old, new, failures)
     return {"recommended": max_level(changes), "changes": [c.to_dict() for c in changes]}
 
 
-def diff_changes(old: list[dict], new: list[dict]) -> list[Change]:
+def diff_changes(old: list[dict], new: list[dict], failures: list[ReplayFailure] | None = None) -> list[Change]:
+    """Every change from OLD to NEW. Raises DiffError for a resource the comparison cannot read;
+    stored responses that cannot be replayed are appended to `failures`, or, without that list,
+    raised together as ReplayFailed once everything else is compared."""
     own = frozenset(
         r["url"] for r in [*old, *new] if isinstance(r, dict) and r.get("resourceType") in CANONICAL_TYPES and isinstance(r.get("url"), str)
     )
+    collected: list[ReplayFailure] = [] if failures is None else failures
     token = _OWN.set(own)
     try:
-        return _diff_changes(old, new)
+        changes = _diff_changes(old, new, collected)
     finally:
         _OWN.reset(token)
+    if failures is None and collected:
+        raise ReplayFailed(collected)
+    return changes
 
 
-def _diff_changes(old: list[dict], new: list[dict]) -> list[Change]:
+def _diff_changes(old: list[dict], new: list[dict], failures: list[ReplayFailure]) -> list[Change]:
     before = {key_of(r): r for r in old if isinstance(r, dict)}
     after = {key_of(r): r for r in new if isinstance(r, dict)}
     changes: list[Change] = []
@@ -123,8 +163,11 @@ def _diff_changes(old: list[dict], new: list[dict]) -> list[Change]:
             if not _same(_without(a, BOOKKEEPING), _without(b, BOOKKEEPING)):
                 changes.append(Change(key, "example-changed", "patch", rtype, "example response changed"))
         else:
-            changes += _diff_resource(key, rtype, a, b)
-    changes += replay_responses(old, new)
+            try:
+                changes += _diff_resource(key, rtype, a, b)
+            except Exception as exc:  # noqa: BLE001 - malformed content: say which resource, never a traceback
+                raise DiffError(f"{key}: cannot compare this {rtype} ({type(exc).__name__}: {exc}); `fhirrug validate` shows what is wrong with it") from exc
+    changes += replay_responses(old, new, failures)
     return changes
 
 
@@ -411,34 +454,40 @@ def _diff_conceptmap(key: str, a: dict, b: dict) -> list[Change]:
 # --- stored responses replayed through the enableWhen engine ----------------------------------
 
 
-def replay_responses(old: list[dict], new: list[dict]) -> list[Change]:
+def replay_responses(old: list[dict], new: list[dict], failures: list[ReplayFailure] | None = None) -> list[Change]:
     """Evaluate every QuestionnaireResponse of OLD (the responses stored under the old release)
     against its Questionnaire in OLD and in NEW with the enableWhen engine: a response that was
-    valid and no longer is, or that reaches other outcomes, is a major change."""
-    try:
-        from ..engine import evaluate, expand_valuesets
-    except ImportError:  # pragma: no cover - the engine ships with fhirrug
-        return []
-    old_q = {r.get("url"): r for r in old if isinstance(r, dict) and r.get("resourceType") == "Questionnaire"}
-    new_q = {r.get("url"): r for r in new if isinstance(r, dict) and r.get("resourceType") == "Questionnaire"}
+    valid and no longer is, or that reaches other outcomes, is a major change. A response the
+    engine cannot evaluate is appended to `failures` (never silently skipped)."""
+    from ..engine import evaluate, expand_valuesets
+
+    failures = [] if failures is None else failures
+    old_q = {r["url"]: r for r in old if isinstance(r, dict) and r.get("resourceType") == "Questionnaire" and isinstance(r.get("url"), str)}
+    new_q = {r["url"]: r for r in new if isinstance(r, dict) and r.get("resourceType") == "Questionnaire" and isinstance(r.get("url"), str)}
     responses = [r for r in old if isinstance(r, dict) and r.get("resourceType") == "QuestionnaireResponse"]
     if not responses:
         return []
     contexts = {}
     for name, resources in (("old", old), ("new", new)):
         systems = [r["url"] for r in resources if isinstance(r, dict) and r.get("resourceType") == "CodeSystem" and isinstance(r.get("url"), str)]
-        contexts[name] = (systems, expand_valuesets(resources))
+        try:
+            contexts[name] = (systems, expand_valuesets(resources))
+        except Exception as exc:  # noqa: BLE001 - malformed terminology: no replay can be trusted
+            raise DiffError(f"cannot expand the ValueSets of {name.upper()} to replay the stored responses ({type(exc).__name__}: {exc}); `fhirrug validate` shows what is wrong") from exc
     changes = []
     for response in sorted(responses, key=lambda r: str(r.get("id"))):
         url = str(response.get("questionnaire", "")).partition("|")[0]
         if url not in old_q or url not in new_q or _same(old_q[url], new_q[url]) and _same_terminology(old, new):
             continue
-        try:
-            before = _evaluate(evaluate, old_q[url], response, contexts["old"])
-            after = _evaluate(evaluate, new_q[url], response, contexts["new"])
-        except Exception:  # noqa: BLE001 - a replay that cannot run is no finding about the release
-            continue
         where = f"QuestionnaireResponse/{response.get('id')}"
+        try:
+            release = "old"
+            before = _evaluate(evaluate, old_q[url], response, contexts["old"])
+            release = "new"
+            after = _evaluate(evaluate, new_q[url], response, contexts["new"])
+        except Exception as exc:  # noqa: BLE001 - reported: the release cannot be judged on this response
+            failures.append(ReplayFailure(where, url, release, f"{type(exc).__name__}: {exc}"))
+            continue
         if before.valid and not after.valid:
             first = next((i for i in after.issues if i.severity in ("error", "fatal")), None)
             detail = f"{first.code} at {first.expression}" if first else "invalid"

@@ -26,16 +26,16 @@ import calendar
 import gzip
 import hashlib
 import io
-import json
 import os
 import tarfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from urllib.parse import quote
 
-from ..jsonio import atomic_write, dumps
+from ..jsonio import atomic_write, dumps, read_json
 from ..manifest import Manifest
 from ..package import Package, load_package
 from .diff import CANONICAL_TYPES
@@ -198,7 +198,7 @@ def build(root: Path | str, fmt: str = "all", package: Package | None = None) ->
     _add_narratives(release)
     stem = f"{release.manifest.name}-{release.manifest.version}"
     if fmt in ("npm", "all"):
-        release.files[f"{stem}.tgz"] = tgz_bytes(npm_members(release), release.epoch)
+        release.files[package_name(release)] = tgz_bytes(npm_members(release), release.epoch)
     if fmt in ("bundle", "all"):
         release.files[f"{stem}.bundle.json"] = dumps(transaction_bundle(release)).encode()
     release.files["SHA256SUMS"] = "".join(
@@ -219,9 +219,18 @@ def _add_narratives(release: Release) -> None:
 
 
 def export(root: Path | str, out: Path | str, fmt: str = "all", package: Package | None = None) -> list[Path]:
-    release = build(root, fmt, package)
+    return write(build(root, fmt, package), out)
+
+
+def write(release: Release, out: Path | str) -> list[Path]:
+    """Write the built files into `out`, each atomically, SHA256SUMS last. Temporary files an
+    earlier run left when it was killed mid-write (`.<name>.*.tmp`, up to the Bundle's size)
+    are removed first."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for name in release.files:
+        for stale in out.glob(f".{glob_escape(name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
     written = []
     for name, data in sorted(release.files.items(), key=lambda kv: kv[0] == "SHA256SUMS"):  # the sums last
         path = out / name
@@ -231,8 +240,21 @@ def export(root: Path | str, out: Path | str, fmt: str = "all", package: Package
     return written
 
 
+def package_name(release: Release) -> str:
+    """The file name of the release's NPM package."""
+    return f"{release.manifest.name}-{release.manifest.version}.tgz"
+
+
+def package_bytes(release: Release) -> bytes:
+    """The NPM package of the release (built if the release was built without it)."""
+    return release.files.get(package_name(release)) or tgz_bytes(npm_members(release), release.epoch)
+
+
 def load_bundle(path: Path | str) -> dict:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """A Bundle written by `export`, read with the strict parser and its size limit."""
+    data, issues = read_json(path)
+    if data is None:
+        raise ExportError(f"{issues[0].file}: {issues[0].message}" if issues else f"{path}: unreadable")
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise ExportError(f"{path}: not a Bundle")
     return data

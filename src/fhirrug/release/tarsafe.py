@@ -5,6 +5,11 @@ A package may come from anywhere, so reading one never trusts it:
 - no member path outside the target (absolute paths, `..`, drive letters, backslashes refused);
 - limits on the number of members, on each member's size and on the total, counted on the bytes
   actually decompressed (not on the sizes the headers claim), against decompression bombs;
+- limits on the header metadata too, checked before it is read: the length of a member name,
+  the size of each PAX or GNU long-name header, and the bytes of all headers together (a small
+  .tgz of thousands of members with huge PAX names otherwise takes gigabytes to list);
+- GNU sparse members are refused before their extension headers are read;
+- an archive without a single member is no package (a finding, not a clean result);
 - file modes are never taken from the archive.
 
 `read_archive(path)` returns the members in memory; `extract(path, dest)` writes them under
@@ -14,10 +19,12 @@ A package may come from anywhere, so reading one never trusts it:
 
 from __future__ import annotations
 
+import io
 import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from ..issues import FATAL, Issue
 from ..jsonio import parse_bytes
@@ -25,11 +32,21 @@ from ..jsonio import parse_bytes
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 20 * 1024 * 1024
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_NAME_BYTES = 1024  # NPM package paths are short; PATH_MAX is 4096
+MAX_EXTENDED_HEADER_BYTES = 16 * 1024  # one PAX header or GNU long name/link
+MAX_HEADER_BYTES = 32 * 1024 * 1024  # every header block and extended header together
 _CHUNK = 64 * 1024
+_EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+CODE_EMPTY = "fhirrug-package-empty"
+CODE_UNSAFE = "fhirrug-package-unsafe"
 
 
 class UnsafeArchive(Exception):
     """The archive is not a package fhirrug will read (unsafe or too large)."""
+
+
+class EmptyArchive(UnsafeArchive):
+    """The archive is readable but holds no file at all."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,43 @@ class Limits:
     members: int = MAX_MEMBERS
     member_bytes: int = MAX_MEMBER_BYTES
     total_bytes: int = MAX_TOTAL_BYTES
+    name_bytes: int = MAX_NAME_BYTES
+    extended_header_bytes: int = MAX_EXTENDED_HEADER_BYTES
+    header_bytes: int = MAX_HEADER_BYTES
+
+
+def _gated_tarinfo(limits: Limits) -> type[tarfile.TarInfo]:
+    """A TarInfo class that checks every header block before tarfile reads what follows it.
+
+    tarfile reads a PAX or GNU long-name header's whole payload into memory (and keeps the parsed
+    result on every member it lists), so the limits must hold before that read, not after.
+    `_proc_member` is the hook tarfile documents for subclasses; it runs once per header block,
+    extended headers included, right after the 512-byte block itself was read.
+    """
+    spent = [0]
+
+    class Gated(tarfile.TarInfo):
+        def _proc_member(self, archive):
+            spent[0] += tarfile.BLOCKSIZE
+            if self.type == tarfile.GNUTYPE_SPARSE:
+                raise UnsafeArchive(f"member {self.name!r} is a GNU sparse file; packages hold only regular files")
+            if self.type in _EXTENDED:
+                if self.size > limits.extended_header_bytes:
+                    raise UnsafeArchive(f"an extended (PAX or long-name) header of {self.size} bytes; the limit is {limits.extended_header_bytes}")
+                spent[0] += self._block(self.size)
+            if spent[0] > limits.header_bytes:
+                raise UnsafeArchive(f"the tar headers take more than {limits.header_bytes} bytes")
+            return super()._proc_member(archive)
+
+    return Gated
+
+
+def _open(source: Path | str | BinaryIO, limits: Limits) -> tarfile.TarFile:
+    """Open a tar, gzip, bzip2 or xz archive for sequential reading with the header gate."""
+    gate = _gated_tarinfo(limits)
+    if isinstance(source, (str, Path)):
+        return tarfile.open(source, "r|*", tarinfo=gate)
+    return tarfile.open(fileobj=source, mode="r|*", tarinfo=gate)
 
 
 def is_archive(path: Path | str) -> bool:
@@ -59,20 +113,26 @@ def safe_name(name: str) -> str:
     return "/".join(parts)
 
 
-def read_archive(path: Path | str, limits: Limits = Limits()) -> dict[str, bytes]:
-    """Every regular file of the archive: normalised name -> bytes. Raises UnsafeArchive."""
+def read_archive(path: Path | str | BinaryIO, limits: Limits = Limits()) -> dict[str, bytes]:
+    """Every regular file of the archive (a path, or a binary file object such as the output of
+    `git archive` in memory): normalised name -> bytes. Raises UnsafeArchive."""
     files: dict[str, bytes] = {}
     total = 0
     count = 0
+    label = path if isinstance(path, (str, Path)) else "archive"
     try:
-        with tarfile.open(path, "r:*") as archive:
+        with _open(path, limits) as archive:
             for member in archive:
                 count += 1
                 if count > limits.members:
                     raise UnsafeArchive(f"more than {limits.members} members")
+                if len(member.name.encode("utf-8", "surrogateescape")) > limits.name_bytes:
+                    raise UnsafeArchive(f"a member name of {len(member.name)} characters; the limit is {limits.name_bytes} bytes")
                 name = safe_name(member.name)
                 if member.isdir():
                     continue
+                if member.sparse is not None:
+                    raise UnsafeArchive(f"member {name!r} is a sparse file; packages hold only regular files")
                 if not member.isfile():
                     kind = "link" if (member.issym() or member.islnk()) else "special file"
                     raise UnsafeArchive(f"member {member.name!r} is a {kind}; packages hold only regular files")
@@ -94,11 +154,18 @@ def read_archive(path: Path | str, limits: Limits = Limits()) -> dict[str, bytes
                         raise UnsafeArchive(f"archive holds more than {limits.total_bytes} bytes")
                     chunks.append(chunk)
                 files[name] = b"".join(chunks)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        if isinstance(exc, UnsafeArchive):
-            raise
-        raise UnsafeArchive(f"{path}: not a readable tar archive ({exc})") from None
+    except UnsafeArchive:
+        raise
+    except (tarfile.TarError, EOFError, OSError, ValueError, RecursionError) as exc:
+        raise UnsafeArchive(f"{label}: not a readable tar archive ({exc})") from None
+    if not files:
+        raise EmptyArchive(f"{label}: the archive holds no files ({count} members); it is not a FHIR NPM package")
     return files
+
+
+def read_bytes(data: bytes, limits: Limits = Limits()) -> dict[str, bytes]:
+    """`read_archive` of an archive held in memory."""
+    return read_archive(io.BytesIO(data), limits)
 
 
 def extract(path: Path | str, dest: Path | str, limits: Limits = Limits()) -> list[Path]:
@@ -122,7 +189,8 @@ def load_archive(path: Path | str, limits: Limits = Limits()):
     """A Package of the archive's resources (package/*.json and package/example/*.json).
 
     Returns (package, issues); an unsafe or unreadable archive gives an empty package and a fatal
-    issue `fhirrug-package-unsafe`, never an exception.
+    issue `fhirrug-package-unsafe` (`fhirrug-package-empty` for an archive without members),
+    never an exception.
     """
     from ..package import Package, Resource
 
@@ -130,7 +198,7 @@ def load_archive(path: Path | str, limits: Limits = Limits()):
     try:
         files = read_archive(path, limits)
     except UnsafeArchive as exc:
-        issue = Issue("fhirrug-package-unsafe", FATAL, str(exc), str(path), "")
+        issue = Issue(CODE_EMPTY if isinstance(exc, EmptyArchive) else CODE_UNSAFE, FATAL, str(exc), str(path), "")
         package.read_issues.append(issue)
         return package, [issue]
     for name, data in sorted(files.items()):
@@ -144,6 +212,8 @@ def load_archive(path: Path | str, limits: Limits = Limits()):
         package.read_issues.extend(issues)
         if value is not None:
             package.resources.append(Resource(path=Path(member), data=value))
+    if not package.resources and not package.read_issues:
+        package.read_issues.append(Issue(CODE_EMPTY, FATAL, f"{path}: no FHIR resources (package/*.json, package/example/*.json); it is not a FHIR NPM package", str(path), ""))
     return package, list(package.read_issues)
 
 

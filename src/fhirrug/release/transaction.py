@@ -2,8 +2,9 @@
 
 Protocol (a write-ahead journal, as databases do):
 
-1. every new file is written next to its target as `.<name>.fhirrug-new` and fsynced;
-   the current file is kept as `.<name>.fhirrug-old` (a hard link: no copy, same inode);
+1. every new file is written next to its target as `.<name>.fhirrug-new` with the target's
+   permission bits (a bump must not turn a 0664 or 0755 file into 0644) and fsynced; the current
+   file is kept as `.<name>.fhirrug-old` (a hard link: no copy, same inode);
 2. the journal `<root>/.fhirrug-transaction` (target, sha256 old, sha256 new for every file) is
    written atomically and fsynced: this is the commit point;
 3. each new file is moved over its target with `os.replace` (atomic per file), folders fsynced;
@@ -16,6 +17,10 @@ that writes content) finishes the job: with a journal it rolls forward when ever
 available (always the case unless someone deleted temp files), else rolls back from the
 `.fhirrug-old` links; without a journal it removes stray temp files. Afterwards the tree is
 consistent: entirely the old release or entirely the new one.
+
+The journal is input like any other: a target outside the root, or one that is not a file, is
+refused (a tampered journal must not make recovery delete or overwrite files elsewhere), and a
+recovery that fails on the file system raises TransactionError naming the file.
 """
 
 from __future__ import annotations
@@ -63,11 +68,22 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
+def _write_synced(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write and fsync `path`; with `mode`, exactly those permission bits (not the umask's)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666 if mode is None else 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        if mode is not None:
+            os.fchmod(handle.fileno(), mode)
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return None
 
 
 @dataclass
@@ -109,7 +125,7 @@ class Transaction:
         folders = sorted({p.parent for p, _, _ in entries})
         # 1. new contents beside their targets, old ones kept as hard links
         for path, old, data in entries:
-            _write_synced(_side(path, NEW_SUFFIX), data)
+            _write_synced(_side(path, NEW_SUFFIX), data, _mode(path))
             self._step(f"temp {path.name}")
             if old is not None:
                 backup = _side(path, OLD_SUFFIX)
@@ -154,17 +170,21 @@ def recover(root: Path | str) -> str:
     files of a transaction that never reached its commit point were removed).
     """
     root = Path(root).resolve()
+    try:
+        return _recover(root)
+    except OSError as exc:
+        where = exc.filename or root
+        raise TransactionError(f"{where}: recovering the interrupted write failed ({exc.strerror or exc}); nothing more was changed, fix the cause and run the command again") from None
+
+
+def _recover(root: Path) -> str:
     journal_path = root / JOURNAL_NAME
     if not journal_path.exists():
         strays = _strays(root)
         for stray in strays:
             _unlink(stray)
         return "cleaned" if strays else "clean"
-    try:
-        journal = json.loads(journal_path.read_text(encoding="utf-8"))
-        files = [(root / f["target"], f["old"], f["new"]) for f in journal["files"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise TransactionError(f"{journal_path}: unreadable journal ({exc}); restore the tree from version control") from None
+    files = _read_journal(root, journal_path)
     forward = all(_file_sha(target) == new or _file_sha(_side(target, NEW_SUFFIX)) == new for target, _, new in files)
     if forward:
         for target, _, new in files:
@@ -191,6 +211,26 @@ def recover(root: Path | str) -> str:
     for stray in _strays(root):
         _unlink(stray)
     return outcome
+
+
+def _read_journal(root: Path, journal_path: Path) -> list[tuple[Path, str | None, str | None]]:
+    """The journal's (target, sha256 old, sha256 new) entries, each target a file inside root."""
+    try:
+        journal = json.loads(journal_path.read_text(encoding="utf-8"))
+        entries = [(f["target"], f["old"], f["new"]) for f in journal["files"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TransactionError(f"{journal_path}: unreadable journal ({exc}); restore the tree from version control") from None
+    files = []
+    for target, old, new in entries:
+        if not isinstance(target, str) or not all(d is None or (isinstance(d, str) and len(d) == 64) for d in (old, new)):
+            raise TransactionError(f"{journal_path}: malformed entry for {target!r}; restore the tree from version control")
+        path = (root / target).resolve()
+        if os.path.isabs(target) or not path.is_relative_to(root) or path == root:
+            raise TransactionError(f"{journal_path}: target {target!r} is outside {root}; refusing to touch it (restore the tree from version control)")
+        if path.exists() and not path.is_file():
+            raise TransactionError(f"{journal_path}: target {target!r} is not a file; restore the tree from version control")
+        files.append((path, old, new))
+    return files
 
 
 def _strays(root: Path) -> list[Path]:

@@ -1,10 +1,11 @@
 """JSON for programs: a versioned envelope.
 
-    {"fhirrug": "0.1.0", "issues": [{"code", "severity", "message", "file", "expression"}],
+    {"fhirrug": "0.1.0", "issues": [{"code", "severity", "message", "file", "expression", "line", "column"}],
      "summary": {"files", "fatal", "error", "warning", "information"}, "files": [...]}
 
 `fhirrug` is the version of the tool that wrote it; consumers should check its major version.
-Files are relative to the working directory when they lie under it.
+Files are relative to the working directory when they lie under it. `line` and `column` (1-based,
+column in Unicode code points) are null when the position is unknown.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def render(report: Report) -> str:
                 "message": i.message,
                 "file": display_path(i.file),
                 "expression": i.expression,
+                "line": i.line or None,
+                "column": i.column or None,
             }
             for i in report.sorted_issues()
         ],

@@ -2,7 +2,8 @@
 
 One `<testsuite name="fhirrug validate">` inside `<testsuites>`, one `<testcase>` per file
 validated, so clean files show as passed; package-level findings (no file) form one extra
-testcase named `(package)`. A testcase fails (one `<failure>`, listing every failing finding) on
+testcase named `(package)`. Each finding is written `file:line:col: severity code expression: message`.
+A testcase fails (one `<failure>`, listing every failing finding) on
 fatal and error findings, and on warnings with `--strict`; other findings go to `<system-out>`.
 Written with xml.etree, which escapes; characters XML 1.0 cannot carry become U+FFFD.
 """
@@ -16,8 +17,11 @@ PACKAGE_CASE = "(package)"
 
 
 def _line(issue) -> str:
+    """`file:line:col: severity code expression: message`, as the text report writes a finding."""
+    from .text import location
+
     where = f" {issue.expression}" if issue.expression else ""
-    return clean_text(f"{issue.severity} {issue.code}{where}: {issue.message}")
+    return clean_text(f"{location(issue)}: {issue.severity} {issue.code}{where}: {issue.message}")
 
 
 def render(report: Report) -> str:

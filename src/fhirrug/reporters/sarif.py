@@ -5,7 +5,8 @@ registered rule (id, shortDescription, fullDescription, helpUri, default level) 
 was reported without being registered. Each result has ruleId/ruleIndex, level
 (fatal and error -> error, warning -> warning, information -> note), message.text, a
 physicalLocation whose artifactLocation.uri is relative to `%SRCROOT%` (the working directory,
-declared in originalUriBaseIds) and a logicalLocation whose fullyQualifiedName is the FHIRPath
+declared in originalUriBaseIds) with a `region` (startLine, startColumn) when the position is
+known, so dashboards annotate the line, and a logicalLocation whose fullyQualifiedName is the FHIRPath
 expression. Files outside the working directory get an absolute `file:` URI.
 """
 
@@ -65,6 +66,8 @@ def sarif_log(report: Report) -> dict:
         location: dict = {}
         if issue.file:
             location["physicalLocation"] = {"artifactLocation": _artifact(issue.file)}
+            if issue.line:
+                location["physicalLocation"]["region"] = {"startLine": issue.line, "startColumn": issue.column or 1}
         if issue.expression:
             location["logicalLocations"] = [{"fullyQualifiedName": issue.expression, "kind": "element"}]
         if location:

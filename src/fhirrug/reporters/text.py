@@ -1,7 +1,8 @@
-"""Text for people: findings grouped by file, one line each, then a summary line.
+"""Text for people: one line per finding, `file:line:col:` first as compilers and linters write
+it (editors and terminals jump to it), in document order per file, then a summary line.
 
-    questionnaires/Questionnaire-x.json
-      error que-2 Questionnaire.item[3].linkId: linkId 'a' is used twice
+    questionnaires/Questionnaire-x.json:41:19: error que-2 Questionnaire.item[3].linkId: linkId 'a' is used twice
+    (package): information fhirrug-x: a finding about no file
     1 file, 1 error, 0 warnings, 0 information
 
 Coloured with rich only when `report.color` is set (the command sets it on a terminal without
@@ -10,8 +11,6 @@ NO_COLOR); rich is imported only then, so plain output costs no rich import.
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from ..issues import Issue
 from ._report import Report, display_path, summary_line
 
@@ -19,18 +18,17 @@ _STYLE = {"fatal": "bold red", "error": "red", "warning": "yellow", "information
 PACKAGE_HEADING = "(package)"
 
 
-def _line(issue: Issue) -> tuple[str, str, str, str]:
-    return issue.severity, issue.code, issue.expression, issue.message
+def location(issue: Issue) -> str:
+    """`file:line:col`, `file` when the position is unknown, `(package)` without a file."""
+    file = display_path(issue.file) or PACKAGE_HEADING
+    return f"{file}:{issue.line}:{issue.column}" if issue.line else file
 
 
 def _plain(report: Report) -> str:
     out: list[str] = []
-    for file, group in groupby(report.sorted_issues(), key=lambda i: i.file):
-        out.append(display_path(file) or PACKAGE_HEADING)
-        for issue in group:
-            severity, code, expression, message = _line(issue)
-            where = f" {expression}" if expression else ""
-            out.append(f"  {severity} {code}{where}: {message}")
+    for issue in report.sorted_issues():
+        where = f" {issue.expression}" if issue.expression else ""
+        out.append(f"{location(issue)}: {issue.severity} {issue.code}{where}: {issue.message}")
     out.append(summary_line(report.summary))
     return "\n".join(out) + "\n"
 
@@ -43,20 +41,18 @@ def _coloured(report: Report) -> str:
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, color_system="standard", highlight=False, soft_wrap=True, width=200)
-    for file, group in groupby(report.sorted_issues(), key=lambda i: i.file):
-        console.print(Text(display_path(file) or PACKAGE_HEADING, style="bold underline"))
-        for issue in group:
-            severity, code, expression, message = _line(issue)
-            line = Text("  ")
-            line.append(severity, style=_STYLE.get(severity, ""))
+    for issue in report.sorted_issues():
+        line = Text(location(issue), style="bold")
+        line.append(": ")
+        line.append(issue.severity, style=_STYLE.get(issue.severity, ""))
+        line.append(" ")
+        line.append(issue.code, style="bold")
+        if issue.expression:
             line.append(" ")
-            line.append(code, style="bold")
-            if expression:
-                line.append(" ")
-                line.append(expression, style="dim")
-            line.append(": ")
-            line.append(message)
-            console.print(line)
+            line.append(issue.expression, style="dim")
+        line.append(": ")
+        line.append(issue.message)
+        console.print(line)
     failing = report.summary.get("fatal", 0) + report.summary.get("error", 0)
     console.print(Text(summary_line(report.summary), style="bold red" if failing else "bold green"))
     return buffer.getvalue()

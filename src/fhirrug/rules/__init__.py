@@ -17,6 +17,7 @@ _MODULES = (
     "fhirrug.rules.package_rules",
     "fhirrug.rules.responses",
     "fhirrug.rules.translation",
+    "fhirrug.rules.verbatim",
     "fhirrug.rules.narrative",
 )
 

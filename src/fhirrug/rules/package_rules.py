@@ -352,6 +352,12 @@ def code_unknown(package: Package, ctx) -> Iterable[PackageFinding]:
                 yield PackageFinding(_file(resource), str(path), f"code '{code}' is not defined in {system}")
 
 
+def _display_translations(concept: dict) -> set:
+    from ..translate import TranslatableString, translations_of
+
+    return set(translations_of(TranslatableString(concept, "display", None, "")).values())
+
+
 @rule("fhirrug-code-display", WARNING, "A code's display matches the display its CodeSystem gives it", TERMINOLOGY, scope=PACKAGE)
 def code_display(package: Package, ctx) -> Iterable[PackageFinding]:
     """Where a code from a CodeSystem of the package carries a `display`, it is the concept's
@@ -367,6 +373,7 @@ def code_display(package: Package, ctx) -> Iterable[PackageFinding]:
             if concept is None:
                 continue
             allowed = {text(concept.get("display"))} | {text(d.get("value")) for _, d in dicts(concept.get("designation"))}
+            allowed |= _display_translations(concept)  # a single-language copy (fhirrug translate) shows these
             allowed.discard(None)
             if allowed and display not in allowed:
                 yield PackageFinding(_file(resource), str(path).removesuffix(".code") + ".display", f"display '{display}' of {system}|{code} differs from the CodeSystem's '{text(concept.get('display'))}'")

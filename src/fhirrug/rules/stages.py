@@ -16,6 +16,7 @@ _TERMINOLOGY = "https://hl7.org/fhir/R4/terminologies.html#required"
 _SCHEMA = "https://hl7.org/fhir/R4/json.html#schema"
 _CONFORMANCE = "https://hl7.org/fhir/R4/conformance-rules.html#cardinality"
 _MODEL = "https://pypi.org/project/fhir.resources/8.3.0/"
+_NPM = "https://confluence.hl7.org/display/FHIR/NPM+Package+Specification"
 
 
 def _stage(id: str, severity: str, summary: str, spec: str) -> Rule:
@@ -32,6 +33,9 @@ RULES: list[Rule] = [
     _stage("fhirrug-json-duplicate-key", FATAL, "A JSON object has the same key twice.", _JSON),
     _stage("fhirrug-json-too-deep", FATAL, "The JSON is nested deeper than the limit (128 levels).", _JSON),
     _stage("fhirrug-json-not-object", FATAL, "The top level of the file is not a JSON object (an array, a string, null, ...).", _JSON),
+    # an exported package (.tgz), read by fhirrug.release.tarsafe before stage 1
+    _stage("fhirrug-package-unsafe", FATAL, "The package (.tgz) is unsafe or unreadable: links, paths outside it, over the size or header limits, not a tar.", _NPM),
+    _stage("fhirrug-package-empty", FATAL, "The package (.tgz) holds no FHIR resources (no package/*.json), or no files at all.", _NPM),
     # 2. JSON Schema (fhirrug.validate.schema)
     _stage("fhirrug-resource-type-missing", FATAL, "The resource has no resourceType, or it is not a string.", "https://hl7.org/fhir/R4/json.html#resources"),
     _stage("fhirrug-resource-type-unknown", FATAL, "The resourceType is not a FHIR R4 resource type.", "https://hl7.org/fhir/R4/resourcelist.html"),
@@ -51,5 +55,6 @@ RULES: list[Rule] = [
     _stage("Terminology_TX_NoValid_16", ERROR, "A code not in the ValueSet of a required binding (status, item.type, enableWhen.operator, ...).", _TERMINOLOGY),
     _stage("Validation_VAL_Profile_Minimum", ERROR, "A mandatory element (minimum cardinality 1 in the R4 core definition) is missing.", _CONFORMANCE),
     _stage("fhirrug-empty-value", ERROR, "null, {}, [], an empty or whitespace-only string: FHIR JSON forbids empty values.", _JSON),
+    _stage("fhirrug-internal-error", FATAL, "A stage or rule crashed on this input: a bug in fhirrug, reported instead of a traceback.", "https://hl7.org/fhir/R4/validation.html"),
     _stage("fhirrug-primitive-type", ERROR, "A primitive of the wrong JSON type or out of range (\"required\": \"yes\", \"linkId\": 5, positiveInt 0).", _JSON),
 ]

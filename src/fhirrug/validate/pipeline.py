@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -10,6 +11,11 @@ from ..issues import ERROR, FATAL, Issue, sort_key
 from ..manifest import MANIFEST_NAME, Manifest, load_manifest
 from ..package import Package, load_files, load_package
 from ..rules import PACKAGE, RESOURCE, Rule, all_rules
+
+
+# Line and column of findings (fhirrug.positions); FHIRRUG_NO_POSITIONS=1 turns them off, so that
+# scripts/bench_validate.py can measure what they cost.
+POSITIONS = not os.environ.get("FHIRRUG_NO_POSITIONS")
 
 
 @dataclass
@@ -117,6 +123,10 @@ def _validate_package(package: Package, config: Config | None, rules: list[Rule]
     if config is not None:
         issues = config.apply(issues)
     issues = list(dict.fromkeys(issues))  # two checks reporting the very same finding: once
+    if POSITIONS:
+        from ..positions import with_positions
+
+        issues = with_positions(issues, {str(r.path): r.raw for r in package.resources if r.raw is not None})
     files = [str(r.path) for r in package.resources if wanted(str(r.path))]
     files += sorted({i.file for i in package.read_issues if wanted(i.file)} - set(files))
     return ValidationResult(sorted(issues, key=sort_key), files)
@@ -178,7 +188,9 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], Manifest | None]:
                 manifest = manifest or load_manifest(path)
                 files += manifest.content_files()
             else:
-                files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".json", ".xml"))
+                from ..package import folder_files
+
+                files += folder_files(path)  # *.json and FHIR *.xml
         else:
             files.append(path)
     if manifest is None:
@@ -212,6 +224,49 @@ def validate_paths(paths: list[Path | str], config: Config | None = None, rules:
         package.resources += context.resources
     only = {str(p) for p in files}
     return validate_package(package, config, rules, only=only)
+
+
+def validate_in_context(
+    paths: list[Path | str],
+    context,
+    config: Config | None = None,
+    rules: list[Rule] | None = None,
+    *,
+    stdin: tuple[bytes, str] | None = None,
+) -> ValidationResult:
+    """Validate files, folders and (`stdin`: (bytes, name)) one resource read from standard input
+    against `context` (a `fhirrug.package.Context`: the project, a folder, an NPM package or the
+    embedded content), reporting only on what was given.
+
+    A given file that is one of the context's files is read once. A given resource from outside
+    the context's tree (stdin, a download, a member of an unpacked package) takes the place of the
+    context resources with its resourceType/id or url|version, as it would on a server.
+    """
+    from ..jsonio import parse_bytes
+    from ..package import Resource
+
+    files, _ = expand_paths([Path(p) for p in paths]) if paths else ([], None)
+    unique: dict[Path, Path] = {}
+    for path in files:
+        unique.setdefault(_identity(path), path)
+    files = list(unique.values())
+    given = load_files(files, context.package.manifest)
+    outsiders = [r for r in given.resources if not context.contains(r.path) and not context.in_tree(r.path)]
+    only = {str(p) for p in files}
+    if stdin is not None:
+        raw, name = stdin
+        data, issues = parse_bytes(raw, name)
+        given.read_issues.extend(issues)
+        if data is not None:
+            resource = Resource(path=Path(name), data=data, raw=raw)
+            given.resources.append(resource)
+            outsiders.append(resource)
+        only.add(name)
+    package = context.with_resources(given, outsiders)
+    result = validate_package(package, config, rules, only=only)
+    if stdin is not None and stdin[1] not in result.files:
+        result.files.append(stdin[1])
+    return result
 
 
 def _identity(path: Path) -> Path:
