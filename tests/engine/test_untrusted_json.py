@@ -90,17 +90,31 @@ def test_answer_option_of_the_wrong_json_type_is_no_option():
     assert evaluation.valid
 
 
-def test_valuesets_of_the_wrong_shape_expand_to_nothing():
-    shapes = [
-        {"compose": {"include": 5}}, {"compose": {"include": [{"system": "s", "concept": 5}]}}, {"compose": {"include": [{"system": "s", "concept": [{"code": ["x"]}]}]}},
-        {"compose": {"include": [{"valueSet": 3}]}}, {"expansion": []}, {"expansion": {"contains": [{"system": {}, "code": "x"}, {"contains": 4}]}},
-        {"compose": {"exclude": {"a": 1}, "include": []}},
+@pytest.mark.parametrize(
+    "shape",
+    [{"compose": {"include": 5}}, {"compose": {"include": [3]}}, {"compose": {"include": [{"system": "s", "concept": 5}]}},
+     {"compose": {"include": [{"valueSet": 3}]}}, {"compose": {"include": [{"valueSet": [3]}]}}, {"expansion": []},
+     {"expansion": {"contains": {"code": "x"}}}, {"compose": {"include": [], "exclude": {"a": 1}}}],
+)
+def test_a_valueset_whose_structure_cannot_be_read_is_not_expanded(shape):
+    # not expanded = unknown: answers are not checked against it, rather than against a wrong set
+    resources = [{"resourceType": "ValueSet", "url": "http://v/bad", **shape}, {"resourceType": "ValueSet", "url": "http://v/good", "compose": {"include": [{"system": "s", "concept": [{"code": "x"}]}]}}]
+    assert expand_valuesets(resources) == {"http://v/good": frozenset({("s", "x")})}
+    with pytest.raises(ValueError, match="http://v/bad"):
+        expand_valuesets(resources, strict=True)
+
+
+def test_a_concept_whose_code_is_not_a_string_is_left_out():
+    # No valid answer can equal such a code, so the rest of the set is exact for every valid answer.
+    resources = [
+        {"resourceType": "CodeSystem", "url": "s", "concept": [{"code": "x"}, {"code": {"c": 1}}, "y"]},
+        {"resourceType": "ValueSet", "url": "http://v/all", "compose": {"include": [{"system": "s"}]}},
+        {"resourceType": "ValueSet", "url": "http://v/some", "compose": {"include": [{"system": "s", "concept": [{"code": "x"}, {"code": ["z"]}]}]}},
+        {"resourceType": "ValueSet", "url": "http://v/expanded", "expansion": {"contains": [{"system": "s", "code": "x"}, {"system": {}, "code": "y"}]}},
     ]
-    resources = [{"resourceType": "ValueSet", "url": f"http://v/{k}", **shape} for k, shape in enumerate(shapes)]
-    resources.append({"resourceType": "CodeSystem", "url": "s", "concept": {"code": "x"}})
-    expanded = expand_valuesets(resources)
-    assert set(expanded) <= {r["url"] for r in resources}
-    assert all(isinstance(codes, frozenset) for codes in expanded.values())
+    assert expand_valuesets(resources) == {url: frozenset({("s", "x")}) for url in ("http://v/all", "http://v/some", "http://v/expanded")}
+    with pytest.raises(ValueError, match="CodeSystem s"):
+        expand_valuesets(resources, strict=True)
 
 
 @pytest.mark.parametrize("response", [[], "x", 5, {"resourceType": ["QuestionnaireResponse"]}, {"resourceType": "Patient"}])
