@@ -148,7 +148,7 @@ def _retype(draw, tree, place):
 def _wrap(draw, tree, place):
     parent = get(tree, place[:-1])
     value = parent[place[-1]]
-    parent[place[-1]] = draw(st.sampled_from(([value], {"value": value}, [value, value])))
+    parent[place[-1]] = draw(st.sampled_from(([value], {"value": value}, [value, copy.deepcopy(value)])))
     return "wrapped"
 
 
@@ -179,7 +179,9 @@ def _giant(draw, tree, place):
         parent[place[-1]] = value + [copy.deepcopy(element) for _ in range(count)]
         return f"array made {len(value) + count} long"
     count = max(1, min(count, 2_000_000 // max(len(json.dumps(value)), 1)))  # as above
-    get(tree, place[:-1])[place[-1]] = [value] * count
+    # Copies, not [value] * count: a later mutation inside one repetition must not reach all of
+    # them (10,000 shared items each made 10,000 long were 100 million values).
+    get(tree, place[:-1])[place[-1]] = [copy.deepcopy(value) for _ in range(count)]
     return f"value repeated {count} times"
 
 
