@@ -116,6 +116,16 @@ def test_pretty_printed_document_on_stdin_is_one_document_not_many_lines():
     assert [[i["code"] for i in r["issues"]] for r in records(result)] == [["fhirrug-json-duplicate-key"]]
 
 
+def test_a_truncated_file_among_others_is_its_own_record(tmp_path):
+    # Finding the line and column of its issues ended the whole batch with StopIteration.
+    (tmp_path / "a.json").write_bytes(line(id="a"))
+    (tmp_path / "b.json").write_bytes(line(id="b")[:300])
+    (tmp_path / "c.json").write_bytes(line(id="c"))
+    result = run(tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json", "--format", "ndjson")
+    assert result.exit_code == 1, result.stderr
+    assert [(r["valid"], [i["code"] for i in r["issues"]]) for r in records(result)] == [(True, []), (False, ["fhirrug-json-syntax"]), (True, [])]
+
+
 # -- the same bytes, the same verdict --------------------------------------------------------
 
 

@@ -173,6 +173,8 @@ def _records(result) -> list[dict]:
 
 def _check_records(tally: Tally, result, expected: int, what: str, started: float) -> list[dict]:
     tally.timed(time.perf_counter() - started, what)
+    if expected == 0 and result.exit_code == 2 and "nothing to evaluate" in result.stderr:
+        return []  # documented: input that holds no response at all (blank lines only) is exit 2
     crash = _crashed(result)
     if crash:
         tally.add("internal-error", crash, what)
