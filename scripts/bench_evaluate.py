@@ -1,25 +1,35 @@
 #!/usr/bin/env python3
 """Benchmark of the enableWhen engine: ratios measured in one run, never a timing assertion.
 
-Generates N varied responses (default 100,000) to the self-diagnosis Questionnaire
-(questionnaires/Questionnaire-zelfdiagnose-lage-rugklachten.json; a synthetic 50-item decision
-list when that file does not exist) as NDJSON, then prints, per response and relative to
-parsing alone:
+Workloads (per response, best of --rounds):
+  zelfdiagnose  the book's self-diagnosis form (questionnaires/Questionnaire-zelfdiagnose-
+                lage-rugklachten.json, 124 items) with -n generated responses as a form sends
+                them (fhirrug.engine.samples: answers drawn per type, 90% with the answers of
+                disabled items removed)
+  chain51       and wide500: ../shared/bench/make_workloads.py (run into a temporary folder
+                when ../shared is beside the repository, or --workloads DIR)
 
-  parse      orjson.loads (json.loads when orjson is missing) of every line: the floor
-  evaluate   parse + fhirrug Plan.evaluate + .valid + .outcomes (what a pipeline asks for)
-  issues     parse + evaluate + every issue materialised as a dict (what --format json prints)
-  R4B model  fhir.resources R4B QuestionnaireResponse.model_validate_json (parse only), the
-             usual Python alternative, on a sample (it is ~100x slower)
-  stream     `fhirrug.engine.batch` over the NDJSON file from disk, with resident memory at 10%
-             and at 100% of the file (it must not grow with the number of responses)
+Printed per workload:
+  parse            json.loads, and orjson.loads (the fast parser of `fhirrug[fast]`)
+  parse+evaluate   the same parser, then Plan.evaluate + .valid + .outcomes (what a pipeline asks)
+  ratios           the same parser on both sides: (json.loads+evaluate)/json.loads and
+                   (orjson+evaluate)/orjson; and, labelled mixed, (orjson+evaluate)/json.loads
+  evaluation alone (parse+evaluate) - parse, against the best peer engine's figure
+                   (../shared/bench/README.md; for the self-diagnosis, derived from issue 15)
+  compile          building the Plan (model, plan, generated code), ms
+  issues, R4B      + every issue materialised; fhir.resources R4B model_validate_json (parse only)
+Then: the targets of issue 15, met or not; a scaling table (50 / 500 / 5,000 items: responses
+holding every item, and holding one group of 50); NDJSON streaming through fhirrug.engine.batch
+with resident memory at 10% and 100% of the file.
 
-With --workloads DIR (written by ../shared/bench/make_workloads.py) it also times chain51 and
-wide500. Fair timing per ../shared/bench/README.md: loops that keep nothing alive, the best of
-several rounds, both sides in the same run. Times are process CPU time (time.process_time), so
-that other load on a shared machine does not distort the ratios; the stream figure is wall time.
+Timing: process CPU time (time.process_time), loops that keep nothing alive, both sides in the
+same run, and the garbage collector off inside every timed loop on both sides, as `timeit` does:
+with a content package in memory, collections triggered by parsing cost more than the engine and
+vary from run to run (tuning the collector for batches is issue 18). The streaming figure is
+wall time, collector on. The load average is printed before and after: on a shared machine,
+figures are provisional.
 
-Usage: scripts/bench_evaluate.py [-n 100000] [--rounds 5] [--workloads DIR] [--keep FILE]
+Usage: scripts/bench_evaluate.py [-n 100000] [--rounds 5] [--workloads DIR] [--keep FILE] [--no-stream]
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import gc
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,93 +48,256 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from fhirrug.engine import Engine, compile, strip_disabled  # noqa: E402
+from fhirrug.engine import Engine, Plan, compile  # noqa: E402
+from fhirrug.engine.samples import random_response  # noqa: E402
 from fhirrug.package import load_package  # noqa: E402
 
 try:
     import orjson
-
-    loads, PARSER = orjson.loads, "orjson.loads"
-except ImportError:  # pragma: no cover
-    loads, PARSER = json.loads, "json.loads"
+except ImportError:  # pragma: no cover - then only the json.loads figures
+    orjson = None
 
 SELF_DIAGNOSIS = ROOT / "questionnaires" / "Questionnaire-zelfdiagnose-lage-rugklachten.json"
+SHARED_BENCH = ROOT.parent / "shared" / "bench"
+
+# The best peer engine per workload, per response, the best case of the range measured in
+# ../shared/bench/README.md ("Measured in process on a 2-core machine ... full enabled set").
+PEERS = {
+    "chain51": ("sdc-qrf 1.1.0-alpha.3", 300.0),
+    "wide500": ("Medplum react-hooks 5.2.13", 6400.0),
+}
+# Issue 15 measured, on its machine and in one run, evaluation alone 13.6x faster than sdc-qrf on
+# chain51 and 10.1x on the self-diagnosis, with parse + evaluate at 2.06x and 2.69x json.loads:
+# so sdc-qrf(self-diagnosis) / sdc-qrf(chain51) = (10.1 * 1.69 * J_sd) / (13.6 * 1.06 * J_chain51),
+# J the json.loads time of each workload's responses (measured here, in this run).
+ISSUE_RATIOS = {"zelfdiagnose": (10.1, 2.69 - 1), "chain51": (13.6, 2.06 - 1)}
+
+TARGETS = {"same-parser json.loads": 2.0, "mixed orjson/json.loads": 1.5, "vs best peer": 15.0}
 
 
-def synthetic_questionnaire() -> dict:
-    """A 50-item decision list shaped like the book's: groups of boolean statements, each
-    enabled by the previous 'nee', each 'ja' enabling a coded display outcome."""
-    items = []
-    previous = None
-    for g in range(5):
-        group = {"linkId": f"lijst{g + 1}", "type": "group", "text": f"Lijst {g + 1}", "item": []}
-        if previous:
-            group["enableWhen"] = [{"question": previous, "operator": "=", "answerBoolean": False}]
-        for k in range(4):
-            link = f"lijst{g + 1}.{k + 1}"
-            statement = {"linkId": link, "type": "boolean", "text": f"Stelling {link}", "required": True}
-            if k:
-                statement["enableWhen"] = [{"question": previous, "operator": "=", "answerBoolean": False}]
-            outcome = {"linkId": f"{link}-antwoord", "type": "display", "text": f"Antwoord {g * 4 + k + 1}",
-                       "code": [{"system": "http://example.org/antwoord", "code": str(g * 4 + k + 1)}],
-                       "enableWhen": [{"question": link, "operator": "=", "answerBoolean": True}]}
-            group["item"] += [statement, outcome]
-            previous = link
-        items.append(group)
-    return {"resourceType": "Questionnaire", "id": "synthetic50", "url": "http://example.org/Questionnaire/synthetic50",
-            "version": "0.1.0", "status": "draft", "item": items}
+def load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+    except OSError:  # pragma: no cover - not Linux
+        return "unknown"
 
 
-def random_answer(node, rnd: random.Random):
-    if node.type == "boolean":
-        return {"valueBoolean": rnd.random() < 0.25}
-    if node.type in ("choice", "open-choice") and node.options:
-        system, code = rnd.choice(sorted(node.options, key=str))
-        return {"valueCoding": {"system": system, "code": code}}
-    if node.type == "integer":
-        return {"valueInteger": rnd.randint(0, 10)}
-    if node.type in ("string", "text"):
-        return {"valueString": "tekst"}
-    return None
-
-
-def generate(plan, n: int, seed: int = 20261125) -> list[bytes]:
-    """n varied responses: random answers, then (for 90%) the disabled ones stripped, so that
-    most are valid and every route is exercised; the rest keep answers on disabled items."""
-    rnd = random.Random(seed)
-
-    def items_for(nodes):
-        out = []
-        for node in nodes:
-            if node.type == "group":
-                children = items_for(node.children)
-                if children:
-                    out.append({"linkId": node.linkId, "item": children})
-            elif node.type != "display" and rnd.random() < 0.9:
-                answer = random_answer(node, rnd)
-                if answer is not None:
-                    out.append({"linkId": node.linkId, "answer": [answer]})
-        return out
-
-    lines = []
-    canonical = plan.canonical
-    for k in range(n):
-        response = {"resourceType": "QuestionnaireResponse", "id": f"r{k}", "questionnaire": canonical,
-                    "status": "completed", "item": items_for(plan.top)}
-        if rnd.random() < 0.9:
-            response = strip_disabled(plan, response)
-        lines.append(json.dumps(response, ensure_ascii=False).encode("utf-8"))
-    return lines
-
-
-def best_of(rounds: int, fn, lines) -> float:
+def best_of(rounds: int, fn, items) -> float:
+    """Seconds per item: the best of `rounds` timed loops, collector off inside each."""
     best = float("inf")
     for _ in range(rounds):
         gc.collect()
+        gc.disable()
+        try:
+            start = time.process_time()
+            fn(items)
+            best = min(best, time.process_time() - start)
+        finally:
+            gc.enable()
+    return best / len(items)
+
+
+def generate(plan, n: int, seed: int = 20261125) -> list[bytes]:
+    """n varied responses (fhirrug.engine.samples): random answers, then (for 90%) the disabled
+    ones stripped, so that most are valid and every route is exercised; the rest keep answers on
+    disabled items."""
+    rnd = random.Random(seed)
+    return [
+        json.dumps(random_response(plan, rnd, answer_rate=0.9, true_rate=0.25, empty_group_rate=0, strip_rate=0.9,
+                                   statuses=("completed",), response_id=f"r{k}"), ensure_ascii=False).encode("utf-8")
+        for k in range(n)
+    ]
+
+
+def compile_ms(questionnaire: dict, codesystems=None, valuesets=None, rounds: int = 5) -> float:
+    best = float("inf")
+    for _ in range(rounds):
         start = time.process_time()
-        fn(lines)
+        Plan(questionnaire, codesystems, valuesets)
         best = min(best, time.process_time() - start)
-    return best / len(lines)
+    return best * 1e3
+
+
+def bench(name: str, plan, lines: list[bytes], rounds: int, model_sample: int) -> dict:
+    evaluate = plan.evaluate
+    parsers = {"json.loads": json.loads}
+    if orjson is not None:
+        parsers["orjson.loads"] = orjson.loads
+    result = {"workload": name, "responses": len(lines), "items": len(plan.nodes), "parse": {}, "evaluate": {}}
+    for label, loads in parsers.items():
+        def parse(ls, loads=loads):
+            for line in ls:
+                loads(line)
+
+        def run(ls, loads=loads):
+            for line in ls:
+                ev = evaluate(loads(line))
+                ev.valid
+                ev.outcomes
+
+        # Interleaved, so that drift in the machine's load hits both sides alike.
+        p, e = [], []
+        for _ in range(2):
+            p.append(best_of(rounds, parse, lines))
+            e.append(best_of(rounds, run, lines))
+        result["parse"][label] = min(p) * 1e6
+        result["evaluate"][label] = min(e) * 1e6
+
+    def run_issues(ls):
+        for line in ls:
+            ev = evaluate(json.loads(line))
+            ev.valid
+            ev.outcomes
+            [i.to_dict() for i in ev.issues]
+
+    result["issues"] = best_of(rounds, run_issues, lines) * 1e6
+    try:
+        from fhirrug.validate.model import model_class
+
+        cls = model_class("QuestionnaireResponse")
+
+        def model(ls):
+            for line in ls:
+                cls.model_validate_json(line)
+
+        result["model"] = best_of(max(1, rounds // 2), model, lines[:model_sample]) * 1e6
+    except Exception as exc:  # noqa: BLE001 - the comparison is optional
+        result["model_error"] = str(exc)
+    sample = lines[:2000]
+    result["invalid_share"] = sum(1 for line in sample if not evaluate(json.loads(line)).valid) / len(sample)
+    return result
+
+
+def alone(result: dict) -> float:
+    """Evaluation alone: parse+evaluate minus parse, the smaller estimate of the two parsers."""
+    return min(result["evaluate"][p] - result["parse"][p] for p in result["parse"])
+
+
+def report(result: dict, compile_time: float, peer: tuple[str, float, str] | None) -> list[tuple]:
+    """Print one workload; returns (workload, target, measured, met) rows."""
+    J = result["parse"]["json.loads"]
+    JE = result["evaluate"]["json.loads"]
+    print(f"\n== {result['workload']}: {result['items']} items, {result['responses']} responses ({result['invalid_share']:.0%} invalid), compile {compile_time:.1f} ms")
+    print(f"  {'json.loads':<34} {J:9.1f} us/response")
+    print(f"  {'json.loads + evaluate':<34} {JE:9.1f} us/response   {JE / J:.2f}x json.loads (same parser both sides)   {1e6 / JE:,.0f} responses/s")
+    rows = [(result["workload"], "parse+evaluate <= 2.0x json.loads (json.loads both sides)", JE / J, JE / J <= TARGETS["same-parser json.loads"])]
+    if "orjson.loads" in result["parse"]:
+        O = result["parse"]["orjson.loads"]
+        OE = result["evaluate"]["orjson.loads"]
+        print(f"  {'orjson.loads':<34} {O:9.1f} us/response")
+        print(f"  {'orjson.loads + evaluate':<34} {OE:9.1f} us/response   {OE / O:.2f}x orjson.loads (same parser both sides)   {1e6 / OE:,.0f} responses/s")
+        print(f"  {'mixed: orjson+evaluate / json.loads':<34} {'':9} {'':12}   {OE / J:.2f}x (numerator orjson.loads, denominator json.loads)")
+        rows.append((result["workload"], "fhirrug[fast]: orjson+evaluate <= 1.5x json.loads (mixed)", OE / J, OE / J <= TARGETS["mixed orjson/json.loads"]))
+    evaluation = alone(result)
+    line = f"  {'evaluation alone':<34} {evaluation:9.1f} us/response"
+    if peer is not None:
+        label, figure, how = peer
+        line += f"   {figure / evaluation:.1f}x faster than {label} ({figure:.0f} us, {how})"
+        rows.append((result["workload"], f"evaluation alone >= 15x the best peer ({label})", figure / evaluation, figure / evaluation >= TARGETS["vs best peer"]))
+    print(line)
+    print(f"  {'json.loads + evaluate + issues':<34} {result['issues']:9.1f} us/response   {result['issues'] / J:.2f}x json.loads")
+    if "model" in result:
+        m = result["model"]
+        print(f"  {'R4B model_validate_json':<34} {m:9.1f} us/response   parse only; fhirrug's json.loads + evaluate is {m / JE:.1f}x faster")
+    else:
+        print(f"  R4B model: not measured ({result.get('model_error')})")
+    return rows
+
+
+# -- scaling ------------------------------------------------------------------------------------
+
+
+def scaling_questionnaire(groups: int, per_group: int = 50, seed: int = 7) -> dict:
+    """`groups` groups of `per_group` items shaped like wide500 (boolean, choice with Coding
+    options, integer; about 40% with one to three conditions on earlier items of the group), and
+    each group after the first enabled by an answer in the one before."""
+    rnd = random.Random(seed)
+    system = "http://example.org/cs"
+    items = []
+    for g in range(groups):
+        children = []
+        for k in range(per_group):
+            link = f"g{g}.i{k}"
+            kind = ("boolean", "choice", "integer")[k % 3]
+            entry = {"linkId": link, "type": kind, "text": f"Vraag {link}"}
+            if kind == "choice":
+                entry["answerOption"] = [{"valueCoding": {"system": system, "code": c}} for c in "abc"]
+            if k and rnd.random() < 0.4:
+                conditions = []
+                for _ in range(rnd.choice([1, 1, 2, 3])):
+                    j = rnd.randrange(k)
+                    target = children[j]
+                    if target["type"] == "boolean":
+                        conditions.append({"question": target["linkId"], "operator": "=", "answerBoolean": rnd.random() < 0.5})
+                    elif target["type"] == "choice":
+                        conditions.append({"question": target["linkId"], "operator": "!=", "answerCoding": {"system": system, "code": "c"}})
+                    else:
+                        conditions.append({"question": target["linkId"], "operator": "exists", "answerBoolean": True})
+                entry["enableWhen"] = conditions
+                if len(conditions) > 1:
+                    entry["enableBehavior"] = rnd.choice(["all", "any"])
+            children.append(entry)
+        group = {"linkId": f"g{g}", "type": "group", "text": f"Groep {g}", "item": children}
+        if g:
+            group["enableWhen"] = [{"question": f"g{g - 1}.i0", "operator": "exists", "answerBoolean": True}]
+        items.append(group)
+    return {"resourceType": "Questionnaire", "id": f"scale{groups}", "url": f"http://example.org/Questionnaire/scale{groups}",
+            "status": "draft", "item": items}
+
+
+def held(response: dict) -> int:
+    count, stack = 0, list(response.get("item") or ())
+    while stack:
+        item = stack.pop()
+        count += 1
+        stack.extend(item.get("item") or ())
+    return count
+
+
+def scaling(rounds: int) -> list[dict]:
+    rows = []
+    for groups in (1, 10, 100):
+        questionnaire = scaling_questionnaire(groups)
+        plan = compile(questionnaire)
+        rnd = random.Random(groups)
+        count = max(60, 2000 // groups)
+        full = [random_response(plan, rnd, answer_rate=1.0, true_rate=0.5, empty_group_rate=0, strip_rate=1.0, statuses=("completed",)) for _ in range(count)]
+        one = [dict(r, item=r["item"][:1]) for r in full]  # the first group only
+        row = {"items": len(plan.nodes), "compile_ms": compile_ms(questionnaire, rounds=3)}
+        for label, responses in (("full", full), ("one group", one)):
+            lines = [json.dumps(r).encode() for r in responses]
+
+            def parse(ls):
+                for line in ls:
+                    json.loads(line)
+
+            def run(ls, evaluate=plan.evaluate):
+                for line in ls:
+                    ev = evaluate(json.loads(line))
+                    ev.valid
+                    ev.outcomes
+
+            timings = [(best_of(rounds, parse, lines), best_of(rounds, run, lines)) for _ in range(2)]
+            floor = min(t[0] for t in timings)
+            cost = (min(t[1] for t in timings) - floor) * 1e6
+            items_held = sum(held(r) for r in responses) / len(responses)
+            row[label] = (items_held, cost, floor * 1e6)
+        rows.append(row)
+    return rows
+
+
+def report_scaling(rows: list[dict]) -> None:
+    print("\n== scaling: forms of groups of 50 items; evaluation alone per response (json.loads subtracted), and json.loads for scale")
+    print(f"  {'items':>6} {'compile':>9}   {'full: items held':>16} {'us':>9} {'us/item':>8} {'json us/item':>12}   {'one group: held':>15} {'us':>8}")
+    for row in rows:
+        (fh, fc, fj), (oh, oc, _) = row["full"], row["one group"]
+        print(f"  {row['items']:>6} {row['compile_ms']:>7.1f}ms   {fh:>16.0f} {fc:>9.1f} {fc / fh:>8.3f} {fj / fh:>12.3f}   {oh:>15.0f} {oc:>8.1f}")
+    print("  Full responses: cost per item held against json.loads's per item (both grow once a response's objects")
+    print("  outgrow the CPU cache). One group: the cost of the group and the one group that reads it, plus three")
+    print("  arrays of one slot per item of the form that every response allocates (the flags, answers, presence).")
+
+
+# -- streaming --------------------------------------------------------------------------------
 
 
 def rss_kib() -> int:
@@ -138,68 +312,14 @@ def rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def bench(name: str, questionnaire: dict, lines: list[bytes], rounds: int, model_sample: int, package=None) -> dict:
-    if package is not None:
-        plan = Engine(package).plan_for(questionnaire)
-    else:
-        plan = compile(questionnaire)
-    evaluate = plan.evaluate
-
-    def parse(ls):
-        for line in ls:
-            loads(line)
-
-    def run(ls):
-        for line in ls:
-            ev = evaluate(loads(line))
-            ev.valid
-            ev.outcomes
-
-    def run_issues(ls):
-        for line in ls:
-            ev = evaluate(loads(line))
-            ev.valid
-            ev.outcomes
-            [i.to_dict() for i in ev.issues]
-
-    def run_json(ls):
-        for line in ls:
-            json.loads(line)
-
-    t_parse = best_of(rounds, parse, lines)
-    t_json = best_of(rounds, run_json, lines)
-    t_eval = best_of(rounds, run, lines)
-    t_issues = best_of(rounds, run_issues, lines)
-    result = {"workload": name, "responses": len(lines), "parse_us": t_parse * 1e6, "json_us": t_json * 1e6,
-              "evaluate_us": t_eval * 1e6, "issues_us": t_issues * 1e6}
-    try:
-        from fhirrug.validate.model import model_class
-
-        cls = model_class("QuestionnaireResponse")
-        sample = lines[:model_sample]
-
-        def model(ls):
-            for line in ls:
-                cls.model_validate_json(line)
-
-        result["model_us"] = best_of(max(1, rounds // 2), model, sample) * 1e6
-    except Exception as exc:  # noqa: BLE001 - the comparison is optional
-        result["model_error"] = str(exc)
-    invalid = sum(1 for line in lines[:2000] if not evaluate(loads(line)).valid)
-    result["invalid_share"] = invalid / min(len(lines), 2000)
-    return result
-
-
-def stream(questionnaire: dict, lines: list[bytes], package) -> dict:
+def stream(lines: list[bytes], engine) -> dict:
     """Evaluate an NDJSON file from disk the way `fhirrug evaluate` does; RSS at 10% and 100%."""
     from fhirrug.engine.batch import Summary, evaluate_input, iter_inputs
 
-    engine = Engine(package) if package is not None else None
     with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", delete=False) as handle:
         for line in lines:
             handle.write(line + b"\n")
         path = handle.name
-    del handle
     summary = Summary()
     checkpoint = max(1, len(lines) // 10)
     rss_10 = 0
@@ -207,78 +327,81 @@ def stream(questionnaire: dict, lines: list[bytes], package) -> dict:
     start = time.perf_counter()
     try:
         for k, item in enumerate(iter_inputs([path]), 1):
-            if engine is not None:
-                record, _ = evaluate_input(engine, item, None)
-            else:
-                record, _ = evaluate_input(_Fixed(questionnaire), item, None)
+            record, _ = evaluate_input(engine, item, None)
             summary.add(record)
             if k == checkpoint:
                 rss_10 = rss_kib()
         elapsed = time.perf_counter() - start
     finally:
         os.unlink(path)
-    return {"responses": summary.responses, "per_second": summary.responses / elapsed, "rss_10_kib": rss_10, "rss_100_kib": rss_kib(),
-            "valid": summary.valid, "invalid": summary.invalid}
+    return {"per_second": summary.responses / elapsed, "rss_10_kib": rss_10, "rss_100_kib": rss_kib(), "valid": summary.valid, "invalid": summary.invalid}
 
 
-class _Fixed:
-    """An Engine stand-in that evaluates every response against one Questionnaire."""
-
-    def __init__(self, questionnaire):
-        self.plan = compile(questionnaire)
-
-    def evaluate(self, response, questionnaire=None, file=""):
-        ev = self.plan.evaluate(response, file)
-        return ev, ev.issues
-
-
-def report(result: dict) -> None:
-    p, e, i, j = result["parse_us"], result["evaluate_us"], result["issues_us"], result["json_us"]
-    print(f"\n== {result['workload']}: {result['responses']} responses ({result['invalid_share']:.0%} invalid)")
-    print(f"  {PARSER:<28} {p:9.1f} us/response   1.00x   (the floor)")
-    print(f"  {'json.loads':<28} {j:9.1f} us/response   {j / p:.2f}x")
-    print(f"  {'parse + evaluate':<28} {e:9.1f} us/response   {e / p:.2f}x of {PARSER}, {e / j:.2f}x of json.loads   {1e6 / e:,.0f} responses/s")
-    print(f"  {'parse + evaluate + issues':<28} {i:9.1f} us/response   {i / p:.2f}x of {PARSER}, {i / j:.2f}x of json.loads   {1e6 / i:,.0f} responses/s")
-    if "model_us" in result:
-        m = result["model_us"]
-        print(f"  {'R4B model_validate_json':<28} {m:9.1f} us/response   {m / p:.2f}x   (parse only; fhirrug is {m / e:.1f}x faster)")
-    else:
-        print(f"  R4B model: not measured ({result.get('model_error')})")
+def workloads(folder: Path | None) -> Path | None:
+    if folder is not None:
+        return folder
+    maker = SHARED_BENCH / "make_workloads.py"
+    if not maker.is_file():
+        return None
+    out = Path(tempfile.mkdtemp(prefix="fhirrug-bench-"))
+    subprocess.run([sys.executable, str(maker), str(out)], check=True, capture_output=True)
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=100_000, help="responses to generate (default 100000)")
+    parser.add_argument("-n", type=int, default=100_000, help="self-diagnosis responses to generate (default 100000)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--model-sample", type=int, default=2000, help="responses timed through the R4B model")
-    parser.add_argument("--workloads", type=Path, help="folder written by ../shared/bench/make_workloads.py")
-    parser.add_argument("--keep", type=Path, help="also write the generated NDJSON here")
+    parser.add_argument("--workloads", type=Path, help="folder written by ../shared/bench/make_workloads.py (default: made now from ../shared)")
+    parser.add_argument("--keep", type=Path, help="also write the generated self-diagnosis NDJSON here")
+    parser.add_argument("--no-stream", action="store_true", help="skip the NDJSON streaming figure")
     args = parser.parse_args()
 
-    package = None
-    if SELF_DIAGNOSIS.is_file():
-        package = load_package(ROOT)
-        questionnaire = next(r.data for r in package.resources if r.path.resolve() == SELF_DIAGNOSIS.resolve())
-        name = "zelfdiagnose-lage-rugklachten"
-    else:
-        questionnaire = synthetic_questionnaire()
-        name = "synthetic50"
-    plan = Engine(package).plan_for(questionnaire) if package is not None else compile(questionnaire)
-    print(f"fhirrug engine benchmark: {name} ({len(plan.nodes)} items), python {sys.version.split()[0]}, parser {PARSER}")
+    print(f"fhirrug engine benchmark: python {sys.version.split()[0]}, orjson {'yes' if orjson else 'no'}; load average {load()} (figures are provisional on a loaded machine)")
+    package = load_package(ROOT)
+    engine = Engine(package)
+    questionnaire = next(r.data for r in package.resources if r.path.resolve() == SELF_DIAGNOSIS.resolve())
+    plan = engine.plan_for(questionnaire)
     lines = generate(plan, args.n)
     if args.keep:
         args.keep.write_bytes(b"\n".join(lines) + b"\n")
-    report(bench(name, questionnaire, lines, args.rounds, args.model_sample, package))
-    s = stream(questionnaire, lines, package)
-    growth = s["rss_100_kib"] - s["rss_10_kib"]
-    print(f"  {'stream NDJSON (batch)':<28} {s['per_second']:9,.0f} responses/s; RSS {s['rss_10_kib'] / 1024:.1f} MiB at 10%, "
-          f"{s['rss_100_kib'] / 1024:.1f} MiB at 100% (growth {growth / 1024:+.1f} MiB; {s['valid']} valid, {s['invalid']} invalid)")
+    results = {"zelfdiagnose": (bench("zelfdiagnose", plan, lines, args.rounds, args.model_sample), compile_ms(questionnaire, engine.codesystems, engine.valuesets))}
+    folder = workloads(args.workloads)
+    if folder is None:
+        print("(chain51 and wide500: ../shared/bench is not beside the repository; pass --workloads DIR)")
+    else:
+        for name in ("chain51", "wide500"):
+            q = json.loads((folder / f"{name}-q.json").read_text())
+            responses = json.loads((folder / f"{name}-qrs.json").read_text())
+            repeat = max(1, 5000 // len(responses) // (1 if name == "chain51" else 10))
+            results[name] = (bench(name, compile(q), [json.dumps(r).encode() for r in responses] * repeat, args.rounds, 100), compile_ms(q))
 
-    if args.workloads:
-        for workload in ("chain51", "wide500"):
-            q = json.loads((args.workloads / f"{workload}-q.json").read_text())
-            responses = json.loads((args.workloads / f"{workload}-qrs.json").read_text())
-            report(bench(workload, q, [json.dumps(r).encode() for r in responses], args.rounds * 4, 100))
+    rows = []
+    for name, (result, compile_time) in results.items():
+        peer = None
+        if name in PEERS:
+            label, figure = PEERS[name]
+            peer = (label, figure, "../shared/bench/README.md")
+        elif name == "zelfdiagnose" and "chain51" in results:
+            label, chain_figure = PEERS["chain51"]
+            (sd_times, sd_eval), (chain_times, chain_eval) = ISSUE_RATIOS["zelfdiagnose"], ISSUE_RATIOS["chain51"]
+            ratio = (sd_times * sd_eval * result["parse"]["json.loads"]) / (chain_times * chain_eval * results["chain51"][0]["parse"]["json.loads"])
+            peer = (label, chain_figure * ratio, f"derived: {chain_figure:.0f} us on chain51 x {ratio:.2f} by issue 15's ratios")
+        rows += report(result, compile_time, peer)
+
+    print("\n== targets (issue 15)")
+    for workload, target, measured, met in rows:
+        print(f"  {'met    ' if met else 'NOT MET'}  {workload:<13} {target:<62} {measured:.2f}x")
+
+    report_scaling(scaling(args.rounds))
+
+    if not args.no_stream:
+        s = stream(lines, engine)
+        growth = s["rss_100_kib"] - s["rss_10_kib"]
+        print(f"\n== stream NDJSON (fhirrug.engine.batch, the self-diagnosis responses): {s['per_second']:,.0f} responses/s wall; RSS "
+              f"{s['rss_10_kib'] / 1024:.1f} MiB at 10%, {s['rss_100_kib'] / 1024:.1f} MiB at 100% (growth {growth / 1024:+.1f} MiB; {s['valid']} valid, {s['invalid']} invalid)")
+    print(f"\nload average at the end: {load()}")
     return 0
 
 

@@ -52,7 +52,7 @@ def test_a_changed_copy_outside_the_tree_is_still_checked(fhirrug_exe, tmp_path)
     result = run(fhirrug_exe, "validate", "--format", "json", copy, cwd=tmp_path)
     assert result.returncode == exitcodes.FINDINGS
     codes = {code for code, _ in findings(result)}
-    assert "fhirrug-enablewhen-target-missing" in codes
+    assert "Questionnaire_Q_EnableWhen_NoTarget" in codes  # fhirrug-enablewhen-target-missing before 0.2
     assert not codes & {"fhirrug-canonical-duplicate", "fhirrug-id-duplicate", "fhirrug-canonical-unresolved"}
 
 

@@ -45,22 +45,27 @@ class Config:
                 out.append((key, pattern, self.origins.get(f"{key}:{pattern}", key)))
         return out
 
-    def apply(self, issues: list[Issue]) -> list[Issue]:
+    def apply(self, issues: list[Issue], aliases: dict[str, tuple[str, ...]] | None = None) -> list[Issue]:
+        """Select, ignore and re-grade `issues`. `aliases` (code -> former rule ids) lets a
+        pattern name a rule by an id it had in an earlier release."""
+        aliases = aliases or {}
         out = []
         for issue in issues:
-            if self.select and not _matches(issue.code, self.select):
+            names = (issue.code, *aliases.get(issue.code, ()))
+            if self.select and not _matches(names, self.select):
                 continue
-            if _matches(issue.code, self.ignore):
+            if _matches(names, self.ignore):
                 continue
             for pattern, severity in self.severity.items():
-                if fnmatch.fnmatchcase(issue.code, pattern):
+                if _matches(names, (pattern,)):
                     issue = replace(issue, severity=severity)
             out.append(issue)
         return out
 
 
-def _matches(code: str, patterns) -> bool:
-    return any(fnmatch.fnmatchcase(code, p) for p in patterns)
+def _matches(names, patterns) -> bool:
+    names = (names,) if isinstance(names, str) else names
+    return any(fnmatch.fnmatchcase(name, p) for name in names for p in patterns)
 
 
 _KEYS = ("select", "ignore", "severity")

@@ -12,60 +12,7 @@ from pathlib import Path
 from .issues import Issue
 from .jsonio import read_json_bytes
 from .manifest import Manifest, load_manifest
-
-
-@dataclass
-class Resource:
-    path: Path
-    data: dict
-    # The bytes the resource was parsed from (None when not kept), for the positions of findings.
-    raw: bytes | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def resource_type(self) -> str:
-        value = self.data.get("resourceType")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def url(self) -> str | None:
-        value = self.data.get("url")
-        return value if isinstance(value, str) else None
-
-    @property
-    def version(self) -> str | None:
-        value = self.data.get("version")
-        return value if isinstance(value, str) else None
-
-
-@dataclass
-class Package:
-    manifest: Manifest | None
-    resources: list[Resource] = field(default_factory=list)
-    read_issues: list[Issue] = field(default_factory=list)
-
-    def by_type(self, resource_type: str) -> list[Resource]:
-        return [r for r in self.resources if r.resource_type == resource_type]
-
-    def resolve(self, canonical: str, resource_type: str | None = None) -> Resource | None:
-        """Find a resource by canonical `url` or `url|version`. Without a version, the highest wins."""
-        url, _, version = canonical.partition("|")
-        found = [
-            r
-            for r in self.resources
-            if r.url == url
-            and (not version or r.version == version)
-            and (resource_type is None or r.resource_type == resource_type)
-        ]
-        if not found:
-            return None
-        return max(found, key=lambda r: _version_key(r.version or ""))
-
-
-def _version_key(version: str) -> tuple:
-    parts = []
-    for piece in version.replace("-", ".").split("."):
-        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
-    return tuple(parts)
+from .resources import Package, Resource, _version_key  # noqa: F401 - the data, re-exported
 
 
 def load_files(paths: list[Path], manifest: Manifest | None = None) -> Package:

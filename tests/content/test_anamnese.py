@@ -19,6 +19,8 @@ from fhirrug.engine import Engine
 from fhirrug.manifest import load_manifest
 from fhirrug.package import load_package
 
+from example_checks import check_example
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = (REPO / ".." / "shared").resolve()
 CONTENT_MAP = SHARED / "content" / "content-map.md"
@@ -367,9 +369,4 @@ def test_every_anamnese_example_has_expectations():
 
 @pytest.mark.parametrize("stem", sorted(expected()))
 def test_example_matches_expected(engine, stem):
-    table = expected()[stem]
-    qr = json.loads((EXAMPLES / f"{stem}.json").read_text(encoding="utf-8"))
-    evaluation, issues = engine.evaluate(qr, file=stem)
-    assert issues == [] and evaluation.valid, (issues, evaluation.issues)
-    assert evaluation.enabled == table["enabled"]
-    assert [f"{o['system']}|{o['code']}" for o in evaluation.outcomes] == table["outcomes"]
+    check_example(engine, EXAMPLES / f"{stem}.json", expected()[stem], exact=True)

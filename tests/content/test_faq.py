@@ -18,6 +18,8 @@ import fhirrug
 from fhirrug.engine import Engine
 from fhirrug.manifest import load_manifest
 from fhirrug.package import load_package
+
+from example_checks import check_example
 from fhirrug.scoring import score_response
 
 REPO = Path(__file__).resolve().parents[2]
@@ -282,11 +284,8 @@ def test_every_faq_example_has_expectations():
 @pytest.mark.parametrize("stem", sorted(expected()))
 def test_example_matches_expected(engine, questionnaire, stem):
     table = expected()[stem]
-    qr = json.loads((EXAMPLES / f"{stem}.json").read_text(encoding="utf-8"))
-    evaluation, issues = engine.evaluate(qr, file=stem)
-    assert issues == [] and evaluation.valid, (issues, evaluation.issues)
-    assert evaluation.enabled == table["enabled"]
-    assert [f"{o['system']}|{o['code']}" for o in evaluation.outcomes] == table["outcomes"]
+    evaluation = check_example(engine, EXAMPLES / f"{stem}.json", table, exact=True)
+    qr = evaluation.response
     score = score_response(questionnaire, qr, evaluation.enabled)
     assert (score.total, score.maximum) == (table["score"], table["maximum"])
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fhirrug.engine import Engine, compile, strip_disabled
+from fhirrug.engine.samples import random_response
 from fhirrug.package import load_package
 
 from engine_helpers import ans, ew, item, q, qr
@@ -74,44 +75,9 @@ def sd_plan():
     return Engine(package).plan_for(questionnaire)
 
 
-def _random_answer(node, rnd: random.Random):
-    if node.type == "boolean":
-        return {"valueBoolean": rnd.random() < 0.3}
-    if node.type in ("choice", "open-choice") and node.options:
-        system, code = rnd.choice(sorted(node.options, key=str))
-        return {"valueCoding": {"system": system, "code": code}}
-    if node.type == "integer":
-        return {"valueInteger": rnd.randint(0, 10)}
-    if node.type == "decimal":
-        return {"valueDecimal": rnd.choice([0.5, 2.5, 7.0])}
-    if node.type in ("string", "text"):
-        return {"valueString": rnd.choice(["a", "b", "tekst"])}
-    return None
-
-
 def generate(plan, rnd: random.Random, strip: bool = True) -> dict:
     """A response with random answers in questionnaire order (the bench script's generator)."""
-
-    def items_for(nodes):
-        out = []
-        for node in nodes:
-            if node.type == "group":
-                children = items_for(node.children)
-                if children:
-                    out.append({"linkId": node.linkId, "item": children})
-                elif rnd.random() < 0.1:
-                    out.append({"linkId": node.linkId})
-            elif node.type != "display" and rnd.random() < 0.85:
-                answer = _random_answer(node, rnd)
-                if answer is not None:
-                    out.append({"linkId": node.linkId, "answer": [answer]})
-        return out
-
-    response = {"resourceType": "QuestionnaireResponse", "id": "r", "questionnaire": plan.canonical,
-                "status": rnd.choice(["completed", "completed", "in-progress", "amended"]), "item": items_for(plan.top)}
-    if strip and rnd.random() < 0.7:
-        response = strip_disabled(plan, response)
-    return response
+    return random_response(plan, rnd, strip_rate=0.7 if strip else 0)
 
 
 def _all_items(response: dict) -> list:
@@ -512,3 +478,64 @@ def test_engine_resolve_index_follows_the_resources():
     assert engine.resolve("http://example.org/Questionnaire/x")[0] is second
     assert engine.resolve("http://example.org/Questionnaire/x|1")[0] is first
     assert engine.resolve("http://example.org/Questionnaire/x|2")[0] is second
+
+
+# -- both ways of deciding: every node at once, or only the blocks a response touches ----------
+
+
+def _modes(plan):
+    from fhirrug.engine.fast import compile_fast
+
+    return [compile_fast(plan, every=True), compile_fast(plan)]
+
+
+def _agree_each_way(plan, response):
+    """The fast path deciding every block, and deciding only the touched blocks, agree with the
+    general walker; True when the fast path takes the response."""
+    taken = False
+    for fast in _modes(plan):
+        keep = plan.fast
+        plan.fast = fast
+        try:
+            taken = agree(plan, response) or taken
+        finally:
+            plan.fast = keep
+    return taken
+
+
+def test_self_diagnosis_both_ways_of_deciding_agree(sd_plan):
+    rnd = random.Random(12)
+    taken = 0
+    for k in range(400):
+        response = generate(sd_plan, rnd, strip=k % 3 != 0)
+        if k % 5 == 0:
+            response = mutate(sd_plan, response, rnd, rnd.choice(MUTATIONS))
+        taken += _agree_each_way(sd_plan, response)
+    assert taken > 300
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_synthetic_questionnaires_both_ways_of_deciding_agree(seed):
+    rnd = random.Random(5000 + seed)
+    quest = synthetic(rnd)
+    if rnd.random() < 0.3 and quest["item"]:  # a repeated top-level linkId now and then
+        quest["item"].append(copy.deepcopy(quest["item"][0]))
+    plan = compile(quest)
+    for _ in range(30):
+        response = synthetic_response(plan, rnd)
+        _agree_each_way(plan, response)
+        _agree_each_way(plan, mutate(plan, response, rnd, rnd.choice(MUTATIONS)))
+
+
+def test_deciding_only_touched_blocks_skips_the_rest():
+    """A response that holds one group of a large Questionnaire decides that group (and what
+    reads it), and gives every other item the flags of the empty response."""
+    groups = [item(f"g{g}", "group", *[item(f"g{g}.q{k}", enableWhen=[ew(f"g{g}.q{k - 1}", answerBoolean=False)]) if k else item(f"g{g}.q0") for k in range(20)]) for g in range(30)]
+    plan = compile(q(*groups))
+    sparse = _modes(plan)[1]
+    response = qr({"linkId": "g3", "item": [ans("g3.q0", {"valueBoolean": False}), ans("g3.q1", {"valueBoolean": True})]})
+    flags, _ = sparse(response, [], "")
+    on = [plan.nodes[k].linkId for k, flag in enumerate(flags) if flag]
+    assert [link for link in on if link.startswith("g3")] == ["g3", "g3.q0", "g3.q1"]
+    assert all(link in ("g3", "g3.q0", "g3.q1") or link.endswith(".q0") or "." not in link for link in on)
+    assert agree(plan, response)

@@ -95,10 +95,12 @@ def test_enable_behavior_any_needs_one_condition():
     assert not enabled(_two("any"), qr(ans("a", B(False)), ans("c", B(False))), "b")
 
 
-def test_missing_enable_behavior_que_12_evaluated_as_all_with_warning():
+def test_missing_enable_behavior_que_12_evaluated_as_all_with_error():
+    # que-12 is an error, as `fhirrug validate` reports it (issue 17: one severity per problem;
+    # until 0.2 the engine said warning).
     quest = _two(None)
     issues = {(i.code, i.severity, i.expression) for i in compile(quest).issues}
-    assert ("que-12", "warning", "Questionnaire.item[2]") in issues
+    assert ("que-12", "error", "Questionnaire.item[2]") in issues
     assert not enabled(quest, qr(ans("a", B(True)), ans("c", B(False))), "b")
     assert enabled(quest, qr(ans("a", B(True)), ans("c", B(True))), "b")
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 from fhirrug.cli import main
 
@@ -40,6 +41,11 @@ FILE_LEVEL = frozenset({
     "fhirrug-json-syntax", "fhirrug-json-duplicate-key", "fhirrug-json-too-deep", "fhirrug-json-not-object",
 })
 FAILING = ("error", "fatal")
+
+
+def bounded(examples: int) -> settings:
+    """The suite's settings: a few examples, no deadline (the machine is shared), big mutants allowed."""
+    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
 
 
 @dataclass

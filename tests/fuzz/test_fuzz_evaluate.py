@@ -6,7 +6,6 @@ no evaluation."""
 from __future__ import annotations
 
 import pytest
-from conftest import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,7 +19,7 @@ def _assert_clean(tally: harness.Tally) -> None:
     assert not tally.problems, "\n".join(f"{p.kind}: {p.detail}\n  from {p.mutant}" for p in tally.problems)
 
 
-@FUZZ.__class__(FUZZ, max_examples=30)
+@harness.bounded(30)
 @given(st.lists(mutants(RESPONSES), min_size=1, max_size=8), st.sampled_from(("ndjson", "stdin", "files", "bundle")))
 def test_evaluate_mutated_responses(project, batch, form):
     tally = harness.Tally()
@@ -42,7 +41,7 @@ def examples(project):
     return out
 
 
-@FUZZ.__class__(FUZZ, max_examples=20)
+@harness.bounded(20)
 @given(mutant=mutants(seeds_of("Questionnaire")))
 def test_evaluate_against_mutated_questionnaires(project, examples, mutant):
     tally = harness.Tally()
@@ -58,7 +57,7 @@ def engine():
     return Engine(load_package(harness.REPO_ROOT))
 
 
-@FUZZ.__class__(FUZZ, max_examples=60)
+@harness.bounded(60)
 @given(mutant=inert_mutants())
 def test_mutating_what_the_engine_never_reads_changes_nothing(engine, mutant):
     tally = harness.Tally()

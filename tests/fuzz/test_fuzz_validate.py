@@ -4,7 +4,6 @@ as documented, the file listed in the report."""
 
 from __future__ import annotations
 
-from conftest import FUZZ
 from hypothesis import given
 
 import harness
@@ -15,7 +14,7 @@ def _assert_clean(tally: harness.Tally) -> None:
     assert not tally.problems, "\n".join(f"{p.kind}: {p.detail}\n  from {p.mutant}" for p in tally.problems)
 
 
-@FUZZ.__class__(FUZZ, max_examples=25)
+@harness.bounded(25)
 @given(mutants(seeds_of("Questionnaire", "CodeSystem", "ValueSet", "ConceptMap", "StructureDefinition")))
 def test_validate_mutated_content(project, mutant):
     tally = harness.Tally()
@@ -23,7 +22,7 @@ def test_validate_mutated_content(project, mutant):
     _assert_clean(tally)
 
 
-@FUZZ.__class__(FUZZ, max_examples=25)
+@harness.bounded(25)
 @given(mutants(seeds_of("QuestionnaireResponse")))
 def test_validate_mutated_responses(project, mutant):
     tally = harness.Tally()

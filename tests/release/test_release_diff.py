@@ -198,12 +198,15 @@ def test_cli_unknown_old_is_a_usage_error(tmp_path: Path, monkeypatch):
 
 # --- outcomes and stored responses (through the enableWhen engine) ----------------------------
 
+# An outcome in the package's own shape: a coded group with a text around the answer's display
+# text (R4 que-3 forbids a code on a display item; the engine, paths and diff share this definition).
 OUTCOME = {
     "linkId": "advies",
     "text": "Ga naar de huisarts",
-    "type": "display",
+    "type": "group",
     "code": [{"system": CS, "code": "huisarts", "display": "Ga naar de huisarts"}],
     "enableWhen": [{"question": "pijn", "operator": "=", "answerCoding": {"system": CS, "code": "ja"}}],
+    "item": [{"linkId": "advies.tekst", "type": "display", "text": "Maak een afspraak bij de huisarts."}],
 }
 
 
@@ -222,6 +225,20 @@ def _answered(code: str) -> dict:
 def test_outcome_items_added_and_removed():
     assert ("outcome-added", "minor", "Questionnaire.item[3]") in _changes([questionnaire()], [_with_outcome()])
     assert ("outcome-removed", "major", "Questionnaire.item[3]") in _changes([_with_outcome()], [questionnaire()])
+
+
+def test_removing_an_outcome_of_the_package_is_outcome_removed():
+    """The shipped self-diagnosis: dropping one of its outcome groups is `outcome-removed`."""
+    shipped = Path(__file__).resolve().parents[2] / "questionnaires" / "Questionnaire-zelfdiagnose-lage-rugklachten.json"
+    if not shipped.is_file():
+        pytest.skip("the self-diagnosis Questionnaire is not in this checkout")
+    old = json.loads(shipped.read_text(encoding="utf-8"))
+    new = json.loads(json.dumps(old))
+    group = next(i for i in new["item"] if i.get("type") == "group" and any(c.get("code") and c.get("type") == "group" for c in i.get("item", [])))
+    position = next(k for k, c in enumerate(group["item"]) if c.get("code") and c.get("type") == "group")
+    removed = group["item"].pop(position)
+    found = {(c.kind, c.level) for c in diff_changes([old], [new]) if removed["linkId"] in c.detail}
+    assert ("outcome-removed", "major") in found and ("item-removed", "major") in found
 
 
 def test_a_stored_response_reaching_another_outcome_is_major():

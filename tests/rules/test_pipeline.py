@@ -148,9 +148,9 @@ def test_a_resource_edited_in_place_between_runs_is_seen_afresh():
     q = questionnaire(question("a"), question("b", enableWhen=[when("a", "exists", answerBoolean=True)]))
     pkg = package(q)
     rules = own_rules()
-    assert not any(i.code == "fhirrug-enablewhen-target-missing" for i in validate_package(pkg, rules=rules).issues)
+    assert not any(i.code == "Questionnaire_Q_EnableWhen_NoTarget" for i in validate_package(pkg, rules=rules).issues)
     q["item"][1]["enableWhen"][0]["question"] = "zzz"
-    assert any(i.code == "fhirrug-enablewhen-target-missing" for i in validate_package(pkg, rules=rules).issues)
+    assert any(i.code == "Questionnaire_Q_EnableWhen_NoTarget" for i in validate_package(pkg, rules=rules).issues)
 
 
 def test_resource_rules_also_check_contained_resources():

@@ -92,8 +92,15 @@ CASES = [
     ("que-13", _q(question("a", initial=[{"valueString": "x"}, {"valueString": "y"}])), {f"{Q}.item[0]"}),
     ("que-13", _q(question("a", repeats=True, initial=[{"valueString": "x"}, {"valueString": "y"}])), set()),
     # enableWhen target exists
-    ("fhirrug-enablewhen-target-missing", _q(question("a"), question("b", enableWhen=[when("zzz", "exists", answerBoolean=True)])), {f"{Q}.item[1]"}),
-    ("fhirrug-enablewhen-target-missing", _q(question("a"), question("b", enableWhen=[when("a", "exists", answerBoolean=True)])), set()),
+    # (fhirrug-enablewhen-target-missing before 0.2: one code per problem across commands, issue 17)
+    ("Questionnaire_Q_EnableWhen_NoTarget", _q(question("a"), question("b", enableWhen=[when("zzz", "exists", answerBoolean=True)])), {f"{Q}.item[1]"}),
+    ("Questionnaire_Q_EnableWhen_NoTarget", _q(question("a"), question("b", enableWhen=[when("a", "exists", answerBoolean=True)])), set()),
+    # exactly one answer[x] of an R4 type
+    ("fhirrug-enablewhen-answer", _q(question("a", "boolean"), question("b", enableWhen=[when("a", answerBoolean=True, answerString="ja")]), question("c", enableWhen=[when("a", answerUri="x")])), {f"{Q}.item[1].enableWhen[0]", f"{Q}.item[2].enableWhen[0]"}),
+    ("fhirrug-enablewhen-answer", _q(question("a", "boolean"), question("b", enableWhen=[when("a", answerBoolean=True)]), question("c", enableWhen=[when("a", "=")])), set()),
+    # the abstract item type 'question'
+    ("fhirrug-item-type-abstract", _q(question("a", "question"), question("b", "boolean")), {f"{Q}.item[0].type"}),
+    ("fhirrug-item-type-abstract", _q(question("a", "string"), _group("g", question("b", "boolean"))), set()),
     # enableWhen on the item itself
     ("Questionnaire_Q_EnableWhen_Self", _q(question("a"), question("b", enableWhen=[when("b", "exists", answerBoolean=True)])), {f"{Q}.item[1]"}),
     ("Questionnaire_Q_EnableWhen_Self", _q(question("a"), question("b", enableWhen=[when("a", "exists", answerBoolean=True)])), set()),

@@ -93,7 +93,9 @@ def _summary_text(summary: dict) -> str:
 @click.option("--format", "-f", "output_format", type=click.Choice(FORMATS, case_sensitive=False), default="text", show_default=True, help="text, json (one envelope), ndjson (one record per line) or operationoutcome (FHIR).")
 @click.option("--strip-disabled", "strip_out", type=click.Path(path_type=Path), default=None, help="Write each response with the answers of disabled items removed: OUT.ndjson gets one line per response, any other OUT is a folder of JSON files.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: on a terminal for long batches).")
-def evaluate(responses, questionnaire_file, package, output_format, strip_out, progress):
+@click.option("--spark", "spark_master", metavar="MASTER", default=None, help="Evaluate NDJSON on Apache Spark (local[2], spark://HOST:7077, yarn …; needs fhirrug[spark]) and write the records to --out; see docs/spark.md.")
+@click.option("--out", "spark_out", metavar="OUT", default=None, help="With --spark: the folder for the records, OUT.parquet (typed columns) or OUT.ndjson (the --format ndjson lines).")
+def evaluate(responses, questionnaire_file, package, output_format, strip_out, progress, spark_master, spark_out):
     """Evaluate QuestionnaireResponses: enabled items, validity and outcomes.
 
     RESPONSE: .json files (a QuestionnaireResponse or a Bundle of them), folders, .ndjson files
@@ -105,21 +107,23 @@ def evaluate(responses, questionnaire_file, package, output_format, strip_out, p
     """
     with cli_errors():
         try:
-            code = _run(list(responses), questionnaire_file, package, output_format.lower(), strip_out, progress)
+            code = _run(list(responses), questionnaire_file, package, output_format.lower(), strip_out, progress, spark_master, spark_out)
         except BrokenPipeError:
             stdout_gone()  # `fhirrug evaluate ... | head`: quiet, exit 141 (see _common.stdout_gone)
         raise SystemExit(code)
 
 
-def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progress) -> int:
+def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progress, spark_master=None, spark_out=None) -> int:
     from ..engine import Engine
     from ..engine.batch import StrippedWriter, Summary, dumps_line, iter_inputs, process_input
     from ..jsonio import read_json
     from ..manifest import default_root
     from ..package import load_context
 
+    if (spark_master is None) != (spark_out is None):
+        fail("--spark MASTER and --out OUT go together")
     for name in paths:
-        if name != "-" and not Path(name).exists():
+        if name != "-" and not Path(name).exists() and spark_master is None:  # Spark reads URIs too
             fail(f"{name}: no such file or folder")
     if paths.count("-") > 1:
         fail("standard input (-) can be read only once")
@@ -133,6 +137,9 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
     if questionnaire is not None:
         for issue in engine.plan_for(questionnaire).issues:
             diagnostic(f"{questionnaire_file}: {issue.severity} {issue.code}: {issue.message} @ {issue.expression}")
+
+    if spark_master is not None:
+        return _run_spark(spark_master, paths, spark_out, package, questionnaire, strip_out, output_format, progress)
 
     out = click.get_text_stream("stdout")
     summary = Summary()
@@ -196,6 +203,31 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
         diagnostic(f"nothing to evaluate: {', '.join(paths)} holds no responses")
         return exitcodes.USAGE
     return exitcodes.OK if summary.invalid == 0 else exitcodes.FINDINGS
+
+
+def _run_spark(master, paths, out, package, questionnaire, strip_out, output_format, progress) -> int:
+    """--spark: the records go to OUT; stdout gets the summary (text, or json: {"summary": ...})."""
+    from ..spark import SparkError
+    from ..spark.command import run
+
+    if output_format not in ("text", "json"):
+        fail(f"--spark writes the records to --out; --format is text or json (the summary), not {output_format}")
+    try:
+        written = run(master, paths, out, package, questionnaire, str(strip_out) if strip_out is not None else None, progress if progress is not None else _is_terminal())
+    except SparkError as exc:
+        fail(str(exc))
+    result = written.summary
+    if output_format == "json":
+        click.echo(json.dumps({"fhirrug": __version__, "out": out, "summary": result}, ensure_ascii=False))
+    elif result["responses"]:
+        click.echo(_summary_text(result), nl=False)
+    diagnostic(f"{result['responses']} records written to {out}")
+    if written.stripped is not None:
+        diagnostic(f"{written.stripped_count} stripped responses written to {written.stripped}")
+    if result["responses"] == 0:
+        diagnostic(f"nothing to evaluate: {', '.join(paths)} holds no responses")
+        return exitcodes.USAGE
+    return exitcodes.OK if result["invalid"] == 0 else exitcodes.FINDINGS
 
 
 def _is_terminal() -> bool:

@@ -20,14 +20,15 @@ def rules(patterns, output_format, verbose):
     types, summary and spec link. RULE (an id or glob such as 'que-*') limits the list; an id
     that matches nothing is a usage error (exit 2).
 
-    The ids are what --select, --ignore, --severity and [tool.fhirrug] take.
+    The ids are what --select, --ignore, --severity and [tool.fhirrug] take; so are the former
+    ids a rule lists as aliases.
     """
     with cli_errors():
         from ..rules import all_rules
 
         selected = all_rules()
         if patterns:
-            selected = [r for r in selected if any(fnmatch.fnmatchcase(r.id, p) for p in patterns)]
+            selected = [r for r in selected if any(fnmatch.fnmatchcase(name, p) for name in (r.id, *r.aliases) for p in patterns)]
             if not selected:
                 fail(f"no rule matches {', '.join(patterns)}; `fhirrug rules` lists them all")
         emit(RULES_REPORTER_BY_NAME[output_format.lower()](selected, __version__, verbose=verbose))

@@ -102,20 +102,34 @@ def split_lines(chunks: Iterable[bytes], limit: int | None = None) -> Iterator[t
         yield number + 1, None if too_long else b"".join(parts)
 
 
+def parse_ndjson_line(raw: bytes, file: str, number: int) -> Input | None:
+    """Line `number` (1-based) of NDJSON file `file` as an Input; None for a blank line. Public so
+    that fhirrug.spark, which reads the lines itself, makes exactly the same Input. `raw` may end
+    with its line end (\n or \r\n) or not: it is not part of the line. Parsed by the same strict
+    parser as a .json file (duplicate keys, NaN, lone surrogates, nesting, the value limit): the
+    same bytes get the same verdict in either form."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if not raw.strip():
+        return None
+    data, issues = parse_bytes(raw, file)
+    if data is None:
+        return Input(file, number, None, [Issue(i.code, i.severity, f"line {number}: {i.message}", i.file, i.expression) for i in issues], line=True)
+    return Input(file, number, data, line=True)
+
+
 def _ndjson_lines(chunks: Iterable[bytes], file: str) -> Iterator[Input]:
-    """One Input per non-blank line, parsed by the same strict parser as a .json file (duplicate
-    keys, NaN, lone surrogates, nesting: the same bytes get the same verdict in either form)."""
+    """One Input per non-blank line (see `parse_ndjson_line`); a line over the size limit is
+    reported without being read."""
     for number, raw in split_lines(chunks):
         if raw is None:
             yield Input(file, number, None, [Issue("fhirrug-file-too-large", FATAL, f"line {number}: longer than the limit of {MAX_FILE_BYTES} bytes; not read", file, "")], line=True)
             continue
-        if not raw.strip():
-            continue
-        data, issues = parse_bytes(raw, file)
-        if data is None:
-            yield Input(file, number, None, [Issue(i.code, i.severity, f"line {number}: {i.message}", i.file, i.expression) for i in issues], line=True)
-            continue
-        yield Input(file, number, data, line=True)
+        item = parse_ndjson_line(raw, file, number)
+        if item is not None:
+            yield item
 
 
 def _looks_like_ndjson(head: bytes, lines: int = 64) -> bool:

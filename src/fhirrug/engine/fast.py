@@ -5,96 +5,120 @@ question answered once with a well-typed value (a Coding from the item's answerO
 nesting under answers, no text that differs from the Questionnaire. For a flat plan whose
 conditions can never be indeterminate, `compile_fast(plan)` builds
 
-- a table-driven walker that records, per plan node, the answer *value* (`V[k]`; `True` for a
-  group present with child items) and the item's position in its list (`P[k]`), allocating
-  nothing per item, and gives up (raises) at the first thing it does not expect: an unknown or
-  misplaced linkId, items out of order or repeated, several answers or none, extra answer keys,
-  a wrong value type, a Coding outside the options, an answerValueSet, `answer.item`, a `text`
-  that differs, `item` on a question, anything that is not the expected JSON type;
-- one generated straight-line function that decides enabledness of every node in the plan's
-  dependency order with the conditions inlined (boolean and Coding `=`/`!=`, `exists`), and
-  then finds the answers on disabled items and the required items left unanswered.
+- a table-driven walker that records, per plan node, the answer *value* (`V[k]`: the value, a
+  Coding's code when the item's options have one system, `True` for a group present with child
+  items) and which items are present (`P[k]`), allocating nothing per item, and declines
+  (raises `Declined`) at the first thing it does not expect: an unknown or misplaced linkId,
+  items out of order or repeated, several answers or none, extra answer keys, a wrong value
+  type, a Coding outside the options, an answerValueSet, `answer.item`, a `text` that differs,
+  `item` on a question, anything that is not the expected JSON type. Every such shape is tested
+  for explicitly: the walker declines only what it checked, so any other exception is a bug,
+  and `Plan.evaluate` reports it as one (an internal error on that response) instead of hiding
+  it behind the general walker;
+- one generated straight-line function that decides enabledness in the plan's dependency order
+  with the conditions inlined (boolean, Coding, number and string comparisons, `exists`), block
+  by block: a top-level item with everything under it is decided only when the response holds
+  items of it or a block it reads changed; every other block keeps the flags of the empty
+  response (`_generate`). It also finds the outcomes reached and the required items left
+  unanswered.
 
-When the walker gives up, nothing of its work is kept and the general flat walker
+When the walker declines, nothing of its work is kept and the general flat walker
 (`run.evaluate_flat`) evaluates the response from scratch, so every result (enabled flags,
 issues and their order, outcomes) is the general path's by construction. The issues the fast
-path can find itself (answer on a disabled item, required item missing) are recorded as the
-same lazy records as the general path's, with the response paths computed only when the issues
-are read. `tests/engine/test_engine_fastpath.py` checks that both paths agree.
+path can find itself (answers on disabled items, required items missing) are one lazy record
+each kind; their response paths are found in the response only when the issues are read.
+`tests/engine/test_engine_fastpath.py` checks that both paths agree, deciding every block and
+only the touched ones.
 """
 
 from __future__ import annotations
 
+from itertools import compress
+from operator import not_
 from typing import Any
 
 from ..issues import ERROR, WARNING
-from .plan import _never
-from .run import _missing, _not_enabled
-
-QR = "QuestionnaireResponse"
+from ..model.compare import never as _never
+from ..model.graph import components
+from ..model.types import VALUE_PYTHON_TYPES as _FAST_TYPES
+from .findings import QR
+from .findings import missing as _missing
+from .findings import not_enabled as _not_enabled
 
 # Node kinds of the walker.
 _OTHER = 0  # never answered in the fast path: display, group without children, no fast key
 _QUESTION = 1  # answered with one well-typed value
 _GROUP = 2  # a group with child items
 
-_FAST_TYPES = {
-    "valueBoolean": bool, "valueInteger": int, "valueDecimal": float, "valueString": str,
-    "valueDate": str, "valueDateTime": str, "valueTime": str, "valueUri": str, "valueCoding": dict,
-    "valueQuantity": dict, "valueReference": dict, "valueAttachment": dict,
-}
+class Declined(Exception):
+    """The response has a shape the fast path does not handle: the general walker decides."""
 
 
-class _Slow(Exception):
-    """The response is unusual: the general walker decides."""
+_Slow = Declined  # the name the walker below raises
+
+# What makes `Plan.evaluate` fall back to the general walker: a shape the walker declined, or
+# nesting deeper than Python's stack allows. Nothing else: any other exception is a bug.
+FALLBACK = (Declined, RecursionError)
 
 
-# What the walker raises on input it does not expect (a missing key, a value of another JSON type,
-# not exactly one answer, nesting deeper than Python's stack). Anything else is a bug, not a
-# fallback, and propagates.
-FALLBACK = (_Slow, LookupError, TypeError, ValueError, AttributeError, RecursionError)
+def _position(items: list, link: str) -> int:
+    """Where the item with `link` sits in a list the fast path walked (each linkId once there)."""
+    for i, item in enumerate(items):
+        if item["linkId"] == link:
+            return i
+    raise LookupError(link)  # pragma: no cover - the walker saw it
 
 
-def _item_path(plan, P: list, k: int) -> str:
-    """The response path of node k's item (present: so are all its ancestors, in the fast path)."""
-    parts = []
-    node = plan.nodes[k]
-    while node is not None:
-        parts.append(f".item[{P[node.index]}]")
-        node = node.parent
-    return QR + "".join(reversed(parts))
+def _where(plan, response: dict, k: int) -> tuple[str, int]:
+    """(path of the list holding node k's item, its position there), found in the response:
+    the walker records which items are present, not where, so that ordinary responses never
+    pay for it."""
+    items, path = response["item"], QR
+    chain = plan.nodes[k].ancestors + (plan.nodes[k],)
+    for depth, node in enumerate(chain):
+        i = _position(items, node.linkId)
+        if depth == len(chain) - 1:
+            return path, i
+        path = f"{path}.item[{i}]"
+        items = items[i]["item"]
+    raise LookupError(k)  # pragma: no cover
 
 
-def _list_path(plan, P: list, k: int) -> str:
-    parent = plan.nodes[k].parent
-    return QR if parent is None else _item_path(plan, P, parent.index)
+def _not_enabled_all(plan, response: dict, ks: list, file: str) -> list:
+    out = []
+    for k in ks:
+        path, i = _where(plan, response, k)
+        out.append(_not_enabled(plan.nodes[k], path, i, file))
+    return out
 
 
-def _not_enabled_lazy(plan, P: list, k: int, file: str):
-    return _not_enabled(plan.nodes[k], _list_path(plan, P, k), P[k], file)
+def _missing_all(plan, response: dict, P: list, V: list, ks: list, severity: str, file: str) -> list:
+    out = []
+    for k in ks:
+        # The response path of the item, else of its nearest ancestor present, else the root.
+        probe, expression = plan.nodes[k], QR
+        while probe is not None:
+            if P[probe.index] is not None or V[probe.index] is not None:
+                path, i = _where(plan, response, probe.index)
+                expression = f"{path}.item[{i}]"
+                break
+            probe = probe.parent
+        out.append(_missing(plan.nodes[k], expression, severity, file))
+    return out
 
 
-def _missing_lazy(plan, P: list, k: int, severity: str, file: str):
-    node = plan.nodes[k]
-    probe = node
-    expression = QR
-    while probe is not None:
-        if P[probe.index] is not None:
-            expression = _item_path(plan, P, probe.index)
-            break
-        probe = probe.parent
-    return _missing(node, expression, severity, file)
-
-
-def compile_fast(plan):
+def compile_fast(plan, every: bool = False):
     """The fast evaluator of a flat plan: `fast(response, issues, file) -> (flags, outcomes)` (the
-    issues appended to `issues`), which raises when the response needs the general walker; None
-    when the plan does not qualify."""
+    issues appended to `issues`), which raises `Declined` when the response needs the general
+    walker; None when the plan does not qualify.
+
+    every: decide every block, touched or not (the tests check that both agree with the
+    general walker)."""
     if not plan.flat or not plan.nodes or plan.enable is None:
         return None
     nodes = plan.nodes
     n = len(nodes)
-    kinds, keys, types, options, texts = [], [], [], [], []
+    kinds = []
     for node in nodes:
         if node.fast_key is not None and node.fast_key in _FAST_TYPES and node.value_keys:
             kinds.append(_QUESTION)
@@ -102,204 +126,409 @@ def compile_fast(plan):
             kinds.append(_GROUP)
         else:
             kinds.append(_OTHER)
-        keys.append(node.fast_key)
-        types.append(node.fast_type)
-        options.append(node.fast_options)
-        texts.append(node.text)
-    KIND, TEXT = tuple(kinds), tuple(texts)
-    # Per question node answered in the fast path: (value key, value type, Coding options: the
-    # frozenset, None for any Coding, False for a value that is not a Coding); None for the others.
-    SPEC = tuple(
-        (keys[k], types[k], (options[k] if keys[k] == "valueCoding" else False)) if kinds[k] == _QUESTION else None for k in range(n)
-    )
-    # linkId -> node index, per list level (the same dicts the general walker looks items up in).
-    # An item with value constraints (model/constraints.py) is left out of these indexes: the
-    # lookup fails (KeyError) and the general walker, which checks them, evaluates the response.
-    top_index = {link: node.index for link, node in plan.top_by_linkid.items() if node.constraints is None}
-    CHILD = tuple({link: child.index for link, child in node.child_by_linkid.items() if child.constraints is None} for node in nodes)
-
-    def walk(items: list, index: dict, V: list, P: list, answered: list) -> None:
-        last = -1
-        for i, item in enumerate(items):
-            k = index[item["linkId"]]  # not a dict, no linkId, unknown here: KeyError / TypeError
-            if k <= last:  # out of order, or repeated
-                raise _Slow
-            last = k
-            P[k] = i
-            spec = SPEC[k]
-            if spec is not None:  # a question answered in the fast path
-                if len(item) == 2:
-                    ans = item["answer"]
-                else:
-                    if item.get("item") is not None:
-                        raise _Slow
-                    text = item.get("text")
-                    if text is not None and text != TEXT[k]:
-                        raise _Slow
-                    ans = item.get("answer")
-                    if ans is None:
-                        continue
-                if type(ans) is not list:
-                    raise _Slow
-                [a] = ans  # exactly one answer, else ValueError
-                if type(a) is not dict or len(a) != 1:
-                    raise _Slow
-                key, typ, opts = spec
-                v = a[key]
-                if type(v) is not typ:
-                    raise _Slow
-                if opts is not False:
-                    # A Coding is kept as its (system, code): all an enableWhen compares.
-                    v = (v.get("system"), v.get("code"))
-                    if opts is not None and v not in opts:
-                        raise _Slow
-                V[k] = v
-                answered.append(k)
-            elif KIND[k] == 2:
-                if len(item) == 2:
-                    sub = item["item"]
-                else:
-                    if item.get("answer") is not None:
-                        raise _Slow
-                    text = item.get("text")
-                    if text is not None and text != TEXT[k]:
-                        raise _Slow
-                    sub = item.get("item")
-                    if sub is None:
-                        continue
-                if type(sub) is not list:
-                    raise _Slow
-                if sub:
-                    V[k] = True
-                    walk(sub, CHILD[k], V, P, answered)
-            elif len(item) != 1:
-                if item.get("answer") is not None or item.get("item") is not None:
-                    raise _Slow
-                text = item.get("text")
-                if text is not None and text != TEXT[k]:
-                    raise _Slow
-
+    KIND = tuple(kinds)
     decide = _generate(plan, KIND)
     if decide is None:
         return None
 
+    # Per list level, linkId -> everything the walker needs about the item, in one lookup:
+    # (node index, kind, value key, value type, Coding options, text, the children's level,
+    # the one system of its Coding options, the bit of its block when it is a top-level item).
+    # Coding options: system -> the frozenset of its codes; None for any Coding; False: not a
+    # Coding. (By system, so that checking an answer allocates nothing.)
+    levels: dict[int, dict] = {}
+
+    def by_system(pairs):
+        if pairs is None:
+            return None
+        grouped: dict = {}
+        for system, code in pairs:
+            grouped.setdefault(system, set()).add(code)
+        return {system: frozenset(codes) for system, codes in grouped.items()}
+
+    def level(children: dict, bits: dict) -> dict:
+        out = {}
+        for link, node in children.items():
+            # An item with value constraints (model/constraints.py) is left out: the lookup
+            # fails and the general walker, which checks them, evaluates the response.
+            if node.constraints is not None:
+                continue
+            k = node.index
+            options = by_system(node.fast_options) if node.fast_key == "valueCoding" else False
+            child = None
+            if KIND[k] == _GROUP:
+                child = levels.get(k)
+                if child is None:
+                    child = levels[k] = level(node.child_by_linkid, {})
+            # The one system of a question's Coding options: its answers are kept as their code.
+            single = next(iter(options)) if options and len(options) == 1 else None
+            out[link] = (k, KIND[k], node.fast_key, node.fast_type, options, node.text, child, single, bits.get(link, 0))
+        return out
+
+    top_level = level(plan.top_by_linkid, {} if every else decide.top_bits)
+
+    def walk(items: list, index: dict, V: list, P: list, answered: list) -> int:
+        """Record the items of one list (and below); returns the blocks of its items (top level)."""
+        last = -1
+        seen = 0
+        for item in items:
+            if item.__class__ is not dict:
+                raise _Slow
+            try:
+                k, kind, key, typ, opts, text, child, single, bit = index[item["linkId"]]
+            except (KeyError, TypeError):  # no linkId, one unknown here, or one that is no string
+                raise _Slow from None
+            if k <= last:  # out of order, or repeated
+                raise _Slow
+            last = k
+            seen |= bit
+            if kind == 1:  # a question answered in the fast path (its position found when needed)
+                ans = item.get("answer")
+                if len(item) != 2:
+                    if item.get("item") is not None:
+                        raise _Slow
+                    shown = item.get("text")
+                    if shown is not None and shown != text:
+                        raise _Slow
+                    if ans is None:
+                        P[k] = True  # present, unanswered
+                        continue
+                if ans.__class__ is not list:
+                    raise _Slow
+                try:
+                    [a] = ans
+                except ValueError:  # not exactly one answer
+                    raise _Slow from None
+                if a.__class__ is not dict or len(a) != 1:
+                    raise _Slow
+                v = a.get(key)
+                if v.__class__ is not typ:
+                    raise _Slow
+                if opts is not False:
+                    # A Coding: its system and code are all an enableWhen compares.
+                    system, code = v.get("system"), v.get("code")
+                    if code.__class__ is not str or (system is not None and system.__class__ is not str):
+                        raise _Slow
+                    if opts is not None:
+                        codes = opts.get(system)
+                        if codes is None or code not in codes:
+                            raise _Slow
+                        if single is not None:
+                            v = code  # the system is the options' one
+                V[k] = v
+                answered.append(k)
+            elif kind == 2:  # a group with child items
+                P[k] = True  # present
+                sub = item.get("item")
+                if len(item) != 2:
+                    if item.get("answer") is not None:
+                        raise _Slow
+                    shown = item.get("text")
+                    if shown is not None and shown != text:
+                        raise _Slow
+                    if sub is None:
+                        continue
+                if sub.__class__ is not list:
+                    raise _Slow
+                if sub:
+                    V[k] = True
+                    walk(sub, child, V, P, answered)
+            else:
+                P[k] = True  # present
+                if len(item) == 1:
+                    continue
+                if item.get("answer") is not None or item.get("item") is not None:
+                    raise _Slow
+                shown = item.get("text")
+                if shown is not None and shown != text:
+                    raise _Slow
+        return seen
+
+    NONE = [None] * n
+    # every: all blocks run, as if the response touched them all
+    START = (1 << max(decide.top_bits.values(), default=1).bit_length()) - 1 if every else 0
+
     def fast(response: dict, issues: list, file: str):
-        V = [None] * n
-        P = [None] * n
+        V = NONE.copy()
+        P = NONE.copy()
         answered: list = []
         items = response.get("item")
+        D = START
         if items is not None:
-            if type(items) is not list:
+            if items.__class__ is not list:
                 raise _Slow
-            walk(items, top_index, V, P, answered)
-        flags, outs, missing = decide(V, P)
-        for k in answered:  # answers on disabled items, in response order (= node order here)
-            if not flags[k]:
-                issues.append((ERROR, _not_enabled_lazy, (plan, P, k, file)))
+            D |= walk(items, top_level, V, P, answered)
+        flags, outs, missing = decide(V, P, D)
+        if answered:
+            # Answers on disabled items, in response order (= node order here): one record for
+            # all of them, built into Issues only when they are read.
+            disabled = list(compress(answered, map(not_, map(flags.__getitem__, answered))))
+            if disabled:
+                issues.append((ERROR, _not_enabled_all, (plan, response, disabled, file)))
         if missing:
             severity = ERROR if response.get("status") in ("completed", "amended") else WARNING
-            for k in missing:
-                issues.append((severity, _missing_lazy, (plan, P, k, severity, file)))
+            issues.append((severity, _missing_all, (plan, response, P, V, missing, severity, file)))
         return flags, outs
 
     return fast
 
 
-def _generate(plan, KIND: tuple):
-    """One straight-line function `decide(V, P) -> (flags, outcomes, required-missing)` mirroring
-    `Plan._generate` (same dependency order, same cycle handling) on the answer values vK."""
-    namespace: dict = {"E": ()}
+_COMPARE = {"=": "==", "!=": "!=", ">": ">", "<": "<", ">=": ">=", "<=": "<="}
+
+
+def _plain(ew_key: str, key: str, expected) -> bool:
+    """Whether a condition compares a plain number or string the generated code can inline."""
+    if ew_key in ("answerInteger", "answerDecimal"):
+        return key in ("valueInteger", "valueDecimal") and type(expected) in (int, float)
+    return ew_key == "answerString" and key == "valueString" and type(expected) is str
+
+
+def _single_system(node):
+    """The one system of a question's Coding options, when they have one (see the walker)."""
+    options = node.fast_options if node.fast_key == "valueCoding" else None
+    systems = {system for system, _ in options} if options else set()
+    return next(iter(systems)) if len(systems) == 1 else None
+
+
+def _terms(node, KIND, e, parent, const, used) -> list[str] | None:
+    """The generated expression of each condition of a node (None: the fast path cannot)."""
+    terms = []
+    for cond in node.conds:
+        test = cond.test
+        if getattr(test, "indeterminate", True):
+            return None
+        target = cond.target
+        kind = getattr(test, "on_empty", None)
+        if test is _never:  # a broken enableWhen: never true
+            terms.append("False")
+            continue
+        if target is None or target is node or KIND[target.index] != _QUESTION:
+            # No answer is ever seen (the fast path accepts answers on questions only).
+            result = test(())
+            if result is not True and result is not False:  # pragma: no cover - tests return bools
+                return None
+            terms.append(repr(result))
+            continue
+        t = target.index
+        used.add(t)
+        et = e(t)
+        # The target's flag is implied when it is the item's parent's (or always true).
+        guard = "" if et in ("True", parent) else f"{et} and "
+        key = target.fast_key
+        op, ew_key, expected = _describe(cond)
+        if op == "exists" and kind is not None:
+            terms.append(f"({guard}v{t} is not None)" if kind is False else f"(v{t} is None or not {et})")
+        elif op in ("=", "!=") and ew_key == "answerBoolean" and key == "valueBoolean" and type(expected) is bool:
+            hit = f"({guard}v{t} is {expected!r})"
+            terms.append(hit if op == "=" else f"(not {hit})")
+        elif op in ("=", "!=") and ew_key == "answerCoding" and key == "valueCoding" and type(expected) is dict:
+            # vT is the answer's code when the target's options have one system, else its Coding
+            # (system and code checked as strings by the walker); the test compares the code,
+            # and the system when the enableWhen Coding has one.
+            system, code = expected.get("system"), expected.get("code")
+            only = _single_system(target)
+            if only is not None:
+                match = f"v{t} == {const(code)}" if system is None or system == only else "False"
+            elif system is None:
+                match = f"v{t}['code'] == {const(code)}"
+            else:
+                match = f"v{t}['code'] == {const(code)} and v{t}.get('system') == {const(system)}"
+            hit = f"({guard}v{t} is not None and {match})"
+            terms.append(hit if op == "=" else f"(not {hit})")
+        elif key == "valueCoding":
+            return None  # a test that would need the whole Coding (never for a valid Questionnaire)
+        elif op in _COMPARE and _plain(ew_key, key, expected):
+            # Numbers (integer or decimal answers, the walker having checked the type) and
+            # strings compare as compare.py does: `=` by value, ordering with Python's operators.
+            value = const(expected)
+            if op == "!=":
+                terms.append(f"(not ({guard}v{t} is not None and v{t} == {value}))")
+            else:
+                terms.append(f"({guard}v{t} is not None and v{t} {_COMPARE[op]} {value})")
+        else:
+            name = const(test)
+            seen = f"[{{{key!r}: v{t}}}]"
+            if kind is False:
+                terms.append(f"(v{t} is not None and {et} and {name}({seen}))")
+            elif kind is True:
+                terms.append(f"(v{t} is None or not {et} or {name}({seen}))")
+            else:
+                terms.append(f"{name}({seen} if v{t} is not None and {et} else E)")
+    return terms
+
+
+def _blocks(plan) -> list[list[int]]:
+    """The plan's nodes in blocks, in dependency order: a block is a top-level item with
+    everything under it (so a parent is always in its children's block), blocks whose
+    conditions depend on each other in a circle are one block, and a block comes after every
+    block its conditions read. Returns the node indexes of each block."""
     nodes = plan.nodes
-    lines = ["def decide(V, P):", "    " + "".join(f"v{k}, " for k in range(len(nodes))) + "= V"]
-    for index in sorted(plan.cyclic):
-        lines.append(f"    e{index} = False")
+    top_of = [0] * len(nodes)
+    for node in nodes:
+        top_of[node.index] = node.ancestors[0].index if node.ancestors else node.index
+    tops = [t.index for t in plan.top]
+    reads: dict[int, set[int]] = {t: set() for t in tops}  # top -> the tops its conditions read
+    for node in nodes:
+        for cond in node.conds or ():
+            if cond.target is not None and top_of[cond.target.index] != top_of[node.index]:
+                reads[top_of[node.index]].add(top_of[cond.target.index])
+    # Strongly connected components in dependency order: a component after every one it reads.
+    order = [sorted(c) for c in components(tops, lambda top: sorted(reads[top]))]
+    position = {n.index: i for i, n in enumerate(plan.order)}
+    members: dict[int, list[int]] = {}
+    for node in nodes:
+        members.setdefault(top_of[node.index], []).append(node.index)
+    return [sorted((k for t in component for k in members[t]), key=position.__getitem__) for component in order]
+
+
+def _generate(plan, KIND: tuple):
+    """One straight-line function `decide(V, P, D) -> (flags, outcomes, required-missing)`: the
+    enable pass of the plan on the answer values vK, mirroring `Plan._generate` (same
+    dependency order, same cycles), block by block (`_blocks`: a top-level item with what is
+    under it).
+
+    D holds the blocks the response has items in. Each block's code runs only when its bit is
+    in D; it adds the bits of the blocks that read one of its items whose answer or flag differs
+    from the empty response's. Every other block keeps the flags of the empty response, computed
+    once here. So a response costs what its items and the conditions that depend on them cost,
+    plus one test per block, not what the whole Questionnaire costs."""
+    nodes = plan.nodes
+    n = len(nodes)
+    if plan.enable is None:
+        return None
+    base = plan.enable([None] * n)  # the flags of the empty response (the general walker's)
+    if any(flag is not True and flag is not False for flag in base):  # pragma: no cover - flat plans give bools
+        return None
+    blocks = _blocks(plan)
+    block_of = [0] * n
+    for b, block in enumerate(blocks):
+        for k in block:
+            block_of[k] = b
+    # Which blocks read a node (as a condition target), to mark when it has an answer or a flag
+    # other than the empty response's.
+    readers: dict[int, int] = {}
+    for node in nodes:
+        for cond in node.conds or ():
+            target = cond.target
+            if target is not None and block_of[target.index] != block_of[node.index]:
+                readers[target.index] = readers.get(target.index, 0) | (1 << block_of[node.index])
+    required_by_block: dict[int, list] = {}
+    for entry in plan.required_flat:
+        required_by_block.setdefault(block_of[entry[0]], []).append(entry)
+    namespace: dict = {"E": (), "BASE": list(base)}
 
     def const(value: Any) -> str:
         name = f"c{len(namespace)}"
         namespace[name] = value
         return name
 
-    # The name holding each node's flag: an item without enableWhen (outside a cycle) has its
-    # parent's flag, so it shares its parent's name; the line deciding it would only copy.
-    names: dict[int, str] = {}
-
-    def e(k: int) -> str:
-        return names.get(k) or f"e{k}"
-
-    for node in plan.order:
-        parent = e(node.parent.index) if node.parent is not None else None
-        if node.conds is None:
-            if node.index in plan.cyclic:
-                lines.append(f"    e{node.index} = {parent or 'True'}")
-            else:
-                names[node.index] = parent or "True"
-            continue
-        terms = []
-        for cond in node.conds:
-            test = cond.test
-            if getattr(test, "indeterminate", True):
-                return None
-            target = cond.target
-            kind = getattr(test, "on_empty", None)
-            if test is _never:  # a broken enableWhen: never true
-                terms.append("False")
-                continue
-            if target is None or target is node or KIND[target.index] != _QUESTION:
-                # No answer is ever seen (the fast path accepts answers on questions only).
-                result = test(())
-                if result is not True and result is not False:  # pragma: no cover - tests return bools
-                    return None
-                terms.append(repr(result))
-                continue
-            k = target.index
-            ek = e(k)
-            key = target.fast_key
-            op, ew_key, expected = _describe(cond)
-            if op == "exists" and kind is not None:
-                terms.append(f"(v{k} is not None and {ek})" if kind is False else f"(v{k} is None or not {ek})")
-            elif op in ("=", "!=") and ew_key == "answerBoolean" and key == "valueBoolean" and type(expected) is bool:
-                hit = f"({ek} and v{k} is {expected!r})"
-                terms.append(hit if op == "=" else f"(not {hit})")
-            elif op in ("=", "!=") and ew_key == "answerCoding" and key == "valueCoding" and type(expected) is dict:
-                # vK is the answer's (system, code); the test compares the code, and the system
-                # when the enableWhen Coding has one.
-                system, code = expected.get("system"), expected.get("code")
-                match = f"v{k}[1] == {const(code)}" if system is None else f"v{k} == {const((system, code))}"
-                hit = f"({ek} and v{k} is not None and {match})"
-                terms.append(hit if op == "=" else f"(not {hit})")
-            elif key == "valueCoding":
-                return None  # a test that would need the whole Coding (never for a valid Questionnaire)
-            else:
-                name = const(test)
-                seen = f"[{{{key!r}: v{k}}}]"
-                if kind is False:
-                    terms.append(f"(v{k} is not None and {ek} and {name}({seen}))")
-                elif kind is True:
-                    terms.append(f"(v{k} is None or not {ek} or {name}({seen}))")
-                else:
-                    terms.append(f"{name}({seen} if v{k} is not None and {ek} else E)")
-        joined = (" or " if node.any else " and ").join(terms)
-        lines.append(f"    e{node.index} = {parent} and ({joined})" if parent else f"    e{node.index} = ({joined})")
-    lines.append("    flags = [" + ", ".join(e(k) for k in range(len(nodes))) + "]")
-    # The outcomes reached, in questionnaire order (the plan's own dicts: Evaluation copies them).
-    lines.append("    outs = []")
-    for node in plan.outcome_nodes:
-        lines.append(f"    if {e(node.index)}:")
-        lines.append(f"        outs.append({const(node.outcome)})")
-    # Required items enabled, under a present parent, and unanswered (groups: without items).
-    lines.append("    missing = None")
-    for k, p, group, node in plan.required_flat:
-        present = f" and P[{p}] is not None" if p >= 0 else ""
-        empty = f"v{k} is not True" if group else f"v{k} is None"
-        lines.append(f"    if {e(k)}{present} and {empty}:")
-        lines.append(f"        missing = [{k}] if missing is None else missing + [{k}]")
-    lines.append("    return flags, outs, missing")
+    lines = ["def decide(V, P, D):", "    F = BASE.copy()", "    outs = []", "    missing = []"]
+    for b, block in enumerate(blocks):
+        body = _block_lines(plan, KIND, block, readers, required_by_block.get(b, ()), base, const)
+        if body is None:
+            return None
+        lines.append(f"    if D & {1 << b}:")
+        lines += ["        " + line for line in body]
+        # A block the response leaves out has no answers: its outcomes are the empty response's,
+        # and only its top-level required item, when enabled then, is missing.
+        quiet = [f"outs.append({const(nodes[k].outcome)})" for k in sorted(block) if nodes[k].outcome is not None and base[k]]
+        quiet += [f"missing.append({k})" for k, p, group, node in required_by_block.get(b, ()) if p < 0 and base[k]]
+        if quiet:
+            lines.append("    else:")
+            lines += ["        " + line for line in quiet]
+    # Blocks run in dependency order: if that is not questionnaire order, put the outcomes and
+    # the missing items back into questionnaire order (as the general walker reports them).
+    if not all(min(blocks[i]) < min(blocks[i + 1]) for i in range(len(blocks) - 1)):
+        namespace["RANK"] = {id(node.outcome): node.index for node in plan.outcome_nodes}
+        lines.append("    outs.sort(key=lambda outcome: RANK[id(outcome)])")
+        lines.append("    missing.sort()")
+    lines.append("    return F, outs, missing")
     source = "\n".join(lines) + "\n"
     try:
         exec(compile(source, f"<fhirrug fast plan {plan.canonical}>", "exec"), namespace)  # noqa: S102 - our own generated code
     except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
         return None
-    return namespace["decide"]
+    decide = namespace["decide"]
+    # By linkId as the walker finds items (a repeated linkId: its first item).
+    decide.top_bits = {link: 1 << block_of[node.index] for link, node in plan.top_by_linkid.items()}
+    return decide
+
+
+def _block_lines(plan, KIND, block, readers, required, base, const) -> list[str] | None:
+    """The generated lines deciding one block (see `_generate`)."""
+    nodes = plan.nodes
+    mine = set(block)
+    lines: list[str] = []
+    used: set[int] = set()  # answer values read
+    outside: set[int] = set()  # flags read from other blocks (decided before, or the empty response's)
+    for index in sorted(plan.cyclic & mine):
+        lines.append(f"e{index} = False")
+    names: dict[int, str] = {}
+
+    def e(k: int) -> str:
+        if k not in mine:
+            outside.add(k)
+            return f"f{k}"
+        return names.get(k) or f"e{k}"
+
+    for k in block:
+        node = nodes[k]
+        parent = e(node.parent.index) if node.parent is not None else None
+        if node.conds is None:
+            if node.index in plan.cyclic:
+                lines.append(f"e{node.index} = {parent or 'True'}")
+            else:
+                names[node.index] = parent or "True"
+            continue
+        terms = _terms(node, KIND, e, parent, const, used)
+        if terms is None:
+            return None
+        joined = (" or " if node.any else " and ").join(terms)
+        lines.append(f"e{node.index} = {parent} and ({joined})" if parent and parent != "True" else f"e{node.index} = ({joined})")
+    head: list[str] = []
+    inner = sorted(t for t in used if t in mine)
+    if len(inner) > 2:
+        # The block's own values in one slice (its nodes are one run of indexes, or few).
+        lo, hi = inner[0], inner[-1] + 1
+        head.append("".join(f"v{t}, " if t in used else "_, " for t in range(lo, hi)) + f"= V[{lo}:{hi}]")
+        rest = [t for t in used if not lo <= t < hi]
+    else:
+        rest = list(used)
+    head += [f"v{t} = V[{t}]" for t in sorted(rest)]
+    head += [f"f{k} = F[{k}]" for k in sorted(outside)]
+    lines = head + lines
+    # The block's flags into F, one slice per run of consecutive indexes.
+    run: list[int] = []
+    for k in sorted(mine) + [None]:
+        if run and (k is None or k != run[-1] + 1):
+            lines.append(f"F[{run[0]}:{run[-1] + 1}] = [" + ", ".join(e(x) for x in run) + "]")
+            run = []
+        if k is not None:
+            run.append(k)
+    # The outcomes reached, in questionnaire order within the block.
+    for k in sorted(mine):
+        if nodes[k].outcome is not None:
+            lines.append(f"if {e(k)}:")
+            lines.append(f"    outs.append({const(nodes[k].outcome)})")
+    # Required items enabled, under a present parent, and unanswered (groups: without items).
+    for k, p, group, node in required:
+        # The parent is present: recorded in P, or (an answered question) by its value.
+        present = "" if p < 0 else f" and P[{p}] is not None" if KIND[p] != _QUESTION else f" and (P[{p}] is not None or V[{p}] is not None)"
+        empty = f"V[{k}] is not True" if group else f"V[{k}] is None"
+        lines.append(f"if {e(k)}{present} and {empty}:")
+        lines.append(f"    missing.append({k})")
+    # The blocks that read an item of this one which has an answer or another flag than in
+    # the empty response.
+    for k in sorted(mine):
+        mask = readers.get(k)
+        if not mask:
+            continue
+        changed = f"{e(k)} is not {base[k]!r}"
+        if KIND[k] == _QUESTION:
+            changed = f"V[{k}] is not None or {changed}"
+        lines.append(f"if {changed}:")
+        lines.append(f"    D |= {mask}")
+    return lines
 
 
 def _describe(cond) -> tuple:

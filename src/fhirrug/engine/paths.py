@@ -6,7 +6,9 @@ item that some enableWhen refers to), branch on each of its answers (boolean: ja
 each answerOption, or each code of a package answerValueSet), and repeat until no gating
 question is left open. Answers of one question that leave the same items enabled make one
 branch (the others are listed as `alternatives`). Questions nothing depends on do not change the route and are not asked.
-Each route ends in the enabled outcome display items (`Evaluation.outcomes`).
+Each route ends in the enabled outcomes (`fhirrug.model.Item.outcome`, as `Evaluation.outcomes`).
+The Questionnaire is read through the plan's model: options, outcomes and targets are the ones
+every other command uses.
 """
 
 from __future__ import annotations
@@ -44,26 +46,13 @@ def _choices(plan: Plan, node: Node) -> list[tuple[dict, dict]] | None:
 
 
 def node_options(plan: Plan, node: Node) -> list[dict]:
-    item = _item_of(plan, node)
-    out = []
-    for option in item.get("answerOption") or ():
-        if isinstance(option, dict) and isinstance(option.get("valueCoding"), dict):
-            out.append(option["valueCoding"])
+    """The Codings a choice question offers: its answerOptions, else its package answerValueSet."""
+    options = node.model.options
+    out = options.coding_dicts() if options is not None else []
     if not out and node.answer_value_set and plan.valuesets:
         codes = plan.valuesets.get(node.answer_value_set) or plan.valuesets.get(node.answer_value_set.partition("|")[0])
         out = [{"system": s, "code": c} for s, c in sorted(codes or ())]
     return out
-
-
-def _item_of(plan: Plan, node: Node) -> dict:
-    """The Questionnaire item dict of a node (found by walking the positions of its expression)."""
-    items = plan.questionnaire.get("item") or []
-    chain = node.ancestors + (node,)
-    item: dict = {}
-    for step in chain:
-        item = items[step.pos]
-        items = item.get("item") or []
-    return item
 
 
 def routes(plan: Plan, max_routes: int = MAX_ROUTES) -> PathsResult:

@@ -1,9 +1,14 @@
-"""Compiling a Questionnaire into a Plan: linkId index, typed tests, dependency order.
+"""Compiling a Questionnaire into a Plan: the model's items as engine nodes, dependency order,
+the enable pass as generated code, the fast path.
 
-Compiling happens once per Questionnaire; every response to it reuses the plan. The
-Questionnaire's own problems that matter to evaluation (unknown targets, cycles, que-12, que-7,
-operators on the wrong type) are collected in `Plan.issues`, with `Questionnaire.item[...]`
-expressions; they are reported once, not per response.
+The Questionnaire is read once, by the model layer (`fhirrug.model`): item tree, resolved
+enableWhen targets, typed answers and their compiled comparisons, answer options, outcomes. A
+Plan adds what evaluation needs: per-level linkId indexes, the answer keys and fast-path types of
+each item, the dependency order, and generated code. Compiling happens once per Questionnaire;
+every response to it reuses the plan. The Questionnaire's own problems that matter to evaluation
+(unknown targets, cycles, que-12, que-7, operators on the wrong type) are collected in
+`Plan.issues`, under the codes `fhirrug validate` uses for them (`fhirrug.model.problems`), with
+`Questionnaire.item[...]` expressions; they are reported once, not per response.
 """
 
 from __future__ import annotations
@@ -11,113 +16,32 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
-from ..issues import ERROR, WARNING, Issue
-from ..jsontypes import coding_key, is_hashable_scalar, json_type
-from ..model.constraints import compile_item as compile_constraints
-from ..model.constraints import compile_questionnaire
-from .compare import ANSWER_KEYS, OPERATORS, ORDERING, UNORDERED, compile_test
+from ..issues import ERROR, FATAL, WARNING, Issue
+from ..jsontypes import json_type, shown
+from ..model import QuestionnaireModel, build
+from ..model import problems as P
+from ..model.compare import never
+from ..model.constraints import check_response
+from ..model.types import ITEM_VALUE_KEYS, VALUE_PYTHON_TYPES, VALUE_TYPE_NAMES, VALUE_TYPE_OK  # noqa: F401 - re-exported
 
-# Item type -> the answer value[x] keys a response may use for it (choice items add the types of
-# their answerOptions).
-ITEM_VALUE_KEYS: dict[str, tuple[str, ...]] = {
-    "boolean": ("valueBoolean",),
-    "decimal": ("valueDecimal",),
-    "integer": ("valueInteger",),
-    "date": ("valueDate",),
-    "dateTime": ("valueDateTime",),
-    "time": ("valueTime",),
-    "string": ("valueString",),
-    "text": ("valueString",),
-    "url": ("valueUri",),
-    "choice": ("valueCoding",),
-    "open-choice": ("valueCoding", "valueString"),
-    "attachment": ("valueAttachment",),
-    "reference": ("valueReference",),
-    "quantity": ("valueQuantity",),
-    "group": (),
-    "display": (),
-    "question": (),  # R4 has it in the code system but it is abstract: never valid on an item
-}
+from .fast import FALLBACK, compile_fast
+from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances, strip_disabled
 
-# The FHIR type name of each value[x] key, for messages ("must be of the type integer not Coding").
-VALUE_TYPE_NAMES = {
-    "valueBoolean": "boolean",
-    "valueDecimal": "decimal",
-    "valueInteger": "integer",
-    "valueDate": "date",
-    "valueDateTime": "dateTime",
-    "valueTime": "time",
-    "valueString": "string",
-    "valueUri": "uri",
-    "valueCoding": "Coding",
-    "valueAttachment": "Attachment",
-    "valueReference": "Reference",
-    "valueQuantity": "Quantity",
-}
-
-# enableWhen answer[x] keys a target item of each type can be compared with.
-_EW_KEYS_FOR_TYPE: dict[str, tuple[str, ...]] = {
-    "boolean": ("answerBoolean",),
-    "decimal": ("answerDecimal", "answerInteger"),
-    "integer": ("answerInteger", "answerDecimal"),
-    "date": ("answerDate",),
-    "dateTime": ("answerDateTime",),
-    "time": ("answerTime",),
-    "string": ("answerString",),
-    "text": ("answerString",),
-    "url": ("answerString",),
-    "choice": ("answerCoding",),
-    "open-choice": ("answerCoding", "answerString"),
-    "attachment": (),
-    "reference": ("answerReference",),
-    "quantity": ("answerQuantity",),
-}
-
-_OPTION_TO_EW = {
-    "valueInteger": "answerInteger",
-    "valueDate": "answerDate",
-    "valueTime": "answerTime",
-    "valueString": "answerString",
-    "valueCoding": "answerCoding",
-    "valueReference": "answerReference",
-}
+_never = never
 
 
-def _is_number(v: Any) -> bool:
-    return type(v) is int or type(v) is float
-
-
-# value[x] key -> check of the JSON value's Python type.
-VALUE_TYPE_OK = {
-    "valueBoolean": lambda v: type(v) is bool,
-    "valueInteger": lambda v: type(v) is int,
-    "valueDecimal": _is_number,
-    "valueDate": lambda v: type(v) is str,
-    "valueDateTime": lambda v: type(v) is str,
-    "valueTime": lambda v: type(v) is str,
-    "valueString": lambda v: type(v) is str,
-    "valueUri": lambda v: type(v) is str,
-    "valueCoding": lambda v: type(v) is dict,
-    "valueAttachment": lambda v: type(v) is dict,
-    "valueReference": lambda v: type(v) is dict,
-    "valueQuantity": lambda v: type(v) is dict,
-}
-
-
-def _never(answers: list) -> bool:
-    """The test of a condition that cannot hold (a broken enableWhen)."""
-    return False
-
-
-_never.indeterminate = False  # type: ignore[attr-defined]
+# Items plus enableWhen conditions beyond which a plan is not compiled to Python code (and so has
+# no fast path): CPython's compiler is superlinear on long functions and long `and` chains, so a
+# 30,000-condition Questionnaire took seconds to compile. The package's largest has 218.
+GENERATE_LIMIT = 5000
 
 
 class Cond:
-    """One compiled enableWhen."""
+    """One compiled enableWhen: the model's condition with the engine's view of its target."""
 
-    __slots__ = ("target", "test", "expression", "question", "lca", "down", "before", "ew")
+    __slots__ = ("target", "test", "expression", "question", "lca", "down", "before", "ew", "model")
 
-    def __init__(self, target, test, expression, question):
+    def __init__(self, target, test, expression, question, model=None):
         self.target = target  # Node or None (unknown linkId: condition never true, except != / exists=false)
         self.test = test
         self.expression = expression
@@ -126,46 +50,50 @@ class Cond:
         self.down: tuple = ()  # nodes from below lca down to the target
         self.before = True  # the target's branch precedes the item's branch
         self.ew = None  # (operator, answer[x] key, expected value) of a well-formed enableWhen
+        self.model = model  # the fhirrug.model Condition (None: the enableWhen is not an object)
 
 
 class Node:
-    """One Questionnaire item, compiled."""
+    """One Questionnaire item, compiled (its model item is `model`)."""
 
     __slots__ = (
         "index", "linkId", "type", "text", "required", "repeats", "parent", "children",
         "child_by_linkid", "pos", "expression", "conds", "any", "value_keys", "main_key",
         "options", "option_codes", "option_values", "answer_value_set", "outcome", "scope",
-        "depth", "has_options", "ancestors", "fast_key", "fast_type", "fast_options", "constraints",
+        "depth", "has_options", "ancestors", "fast_key", "fast_type", "fast_options", "model", "constraints",
     )
 
-    def __init__(self, index: int, item: dict, parent: "Node | None", pos: int, expression: str):
-        self.index = index
-        linkid = item.get("linkId")
-        self.linkId = linkid if isinstance(linkid, str) else ""
-        kind = item.get("type")
-        self.type = kind if isinstance(kind, str) else ""
-        text = item.get("text")
-        self.text = text if isinstance(text, str) else None
-        self.required = item.get("required") is True
-        self.repeats = item.get("repeats") is True
+    def __init__(self, item, parent: "Node | None"):
+        self.model = item
+        self.index = item.index
+        self.linkId = item.link_id or ""
+        self.type = item.type or ""
+        self.text = item.text
+        self.required = item.required
+        self.repeats = item.repeats
         self.parent = parent
         self.children: list[Node] = []
         self.child_by_linkid: dict[str, Node] = {}
-        self.pos = pos
-        self.expression = expression
+        self.pos = item.pos
+        self.expression = item.path
         self.conds: tuple[Cond, ...] | None = None
-        self.any = False
+        self.any = item.any
         self.value_keys: tuple[str, ...] = ITEM_VALUE_KEYS.get(self.type, ())
-        self.main_key = self.value_keys[0] if self.value_keys else None
         self.options: frozenset | None = None  # (system, code) of Coding options
         self.option_codes: frozenset = frozenset()  # codes of options without a system
         self.option_values: frozenset | None = None  # non-Coding option values
-        self.has_options = False
-        answer_value_set = item.get("answerValueSet")
-        self.answer_value_set = answer_value_set if isinstance(answer_value_set, str) else None
+        self.has_options = item.options is not None
+        if item.options is not None:
+            self.options = item.options.codings
+            self.option_codes = item.options.codes
+            self.option_values = item.options.values
+            if self.type in ("choice", "open-choice"):
+                self.value_keys = self.value_keys + tuple(k for k in item.options.keys if k not in self.value_keys)
+        self.main_key = self.value_keys[0] if self.value_keys else None
+        self.answer_value_set = item.answer_value_set
         self.outcome: dict | None = None
         self.scope = False  # a repeating item with children: each repetition is its own scope
-        self.depth = 0 if parent is None else parent.depth + 1
+        self.depth = item.depth
         self.ancestors: tuple = () if parent is None else parent.ancestors + (parent,)
         # The fast path of the walker: one answer whose only key is fast_key, of Python type
         # fast_type, and (for Coding options) whose (system, code) is in fast_options.
@@ -173,20 +101,25 @@ class Node:
         self.fast_type: type | None = None
         self.fast_options: frozenset | None = None
         # Value constraints (model/constraints.py): None for an item without any, the common case.
-        self.constraints = None
+        # Items that have them are checked by the walkers (run.py) and leave the fast paths.
+        self.constraints = item.constraints
+        if self.constraints is not None and self.constraints.enable_expression is not None:
+            self.required = False  # enabled by an expression fhirrug cannot evaluate: never "missing"
+        key = self.main_key
+        if key is not None and self.answer_value_set is None and self.constraints is None:
+            if not self.has_options:
+                self.fast_key, self.fast_type = key, VALUE_PYTHON_TYPES[key]
+            elif key == "valueCoding" and self.options:
+                self.fast_key, self.fast_type, self.fast_options = key, dict, self.options
 
 
 ROOT_EXPRESSION = "Questionnaire"
-# Items plus enableWhen conditions beyond which a plan is not compiled to Python code (and so has
-# no fast path): CPython's compiler is superlinear on long functions and long `and` chains, so a
-# 30,000-condition Questionnaire took seconds to compile. The package's largest has 218.
-GENERATE_LIMIT = 5000
 
 
 class Plan:
     """A compiled Questionnaire. Build with `fhirrug.engine.compile`; reuse for every response."""
 
-    def __init__(self, questionnaire: dict, codesystems=None, valuesets=None, file: str = ""):
+    def __init__(self, questionnaire: dict, codesystems=None, valuesets=None, file: str = "", model: QuestionnaireModel | None = None):
         self.questionnaire = questionnaire
         self.file = file
         url = questionnaire.get("url") if isinstance(questionnaire, dict) else None
@@ -213,22 +146,18 @@ class Plan:
         self.enable = None  # generated: answers -> list of enabled flags by node index (flat plans)
         self.fast = None  # generated: the fast path of the flat walker (see fast.py), or None
         self.response_constraints = None  # effectivePeriod (model/constraints.py), or None
-        self._items: list = []
         if not isinstance(questionnaire, dict) or questionnaire.get("resourceType") != "Questionnaire":
+            self.model = build(None)
             self._issue("fhirrug-not-a-questionnaire", ERROR, "the resource given as Questionnaire is not a Questionnaire", ROOT_EXPRESSION)
             return
-        try:
-            self._build(questionnaire.get("item"), None, ROOT_EXPRESSION, self.top, self.top_by_linkid)
-        except RecursionError:
-            # jsonio refuses such files; a dict built in memory can still be this deep.
-            self._issue("fhirrug-questionnaire-too-deep", ERROR, "items are nested too deeply to compile; the deeper items are left out", ROOT_EXPRESSION)
-        for node, item in self._items:
-            self._compile_item(node, item)
-        # Value constraints: compiled per item that has any, checked by the walkers (run.py);
-        # effectivePeriod once per response (fhirrug.engine._plan_evaluate).
-        self.response_constraints = compile_questionnaire(questionnaire)
+        self.model = model if model is not None and model.questionnaire is questionnaire else build(questionnaire)
+        self._nodes()
+        for node in self.nodes:
+            self._compile_item(node)
+        # Value constraints: compiled with the model, checked by the walkers (run.py);
+        # effectivePeriod once per response (`_general`).
+        self.response_constraints = self.model.response_constraints
         self._order()
-        del self._items
         self.required = [n for n in self.nodes if n.required]
         self.link_ids = tuple(n.linkId for n in self.nodes)
         # The outcomes among flags by node index, in C: compress(outcome_values, outcome_getter(flags)).
@@ -240,169 +169,146 @@ class Plan:
             self.enable = self._generate()
         except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans use the loop
             self.enable = None
-        from .fast import compile_fast
-
         self.fast = compile_fast(self) if self.response_constraints is None else None
+
+    # -- evaluating -----------------------------------------------------------------------
+
+    def evaluate(self, response: Any, file: str = "") -> Evaluation:
+        """Evaluate one QuestionnaireResponse (a parsed JSON dict). Never raises: bad input gives
+        issues, and a bug in fhirrug gives a `fhirrug-internal-error` issue on this response
+        (so a batch goes on with the next one)."""
+        try:
+            fast = self.fast
+            if fast is not None and response.__class__ is dict and response.get("resourceType") == "QuestionnaireResponse":
+                # The fast path (fast.py): the common, ordinary response. It declines anything
+                # unusual, and the general walker evaluates the response from scratch.
+                issues: list = []
+                reference = response.get("questionnaire")
+                if reference != self.canonical and isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
+                    issues.append(Issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", file, f"{QR}.questionnaire"))
+                try:
+                    flags, outcomes = fast(response, issues, file)
+                except FALLBACK:  # a shape the fast path declines: the general path decides, and reports
+                    pass
+                else:
+                    return Evaluation(self, response, issues, file, flags, None, None, outcomes)
+            return self._general(response, file)
+        except Exception as exc:  # noqa: BLE001 - contained per response, reported, never hidden
+            issue = Issue("fhirrug-internal-error", FATAL, f"evaluating the response failed (a bug in fhirrug; please report it): {type(exc).__name__}: {exc}", file, "")
+            return Evaluation(self, response, [issue], file, flags=[False] * len(self.nodes))
+
+    def _general(self, response: Any, file: str) -> Evaluation:
+        """The general walkers (run.py): any response, every issue."""
+        walk = _Walk(self, file)
+        if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
+            kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
+            walk.issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {shown(kind)}", QR)
+            return Evaluation(self, response, walk.issues, file, flags=[False] * len(self.nodes))
+        reference = response.get("questionnaire")
+        if isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
+            walk.issue("fhirrug-qr-questionnaire-mismatch", WARNING, f"the response is for {reference}, evaluated against {self.canonical}", f"{QR}.questionnaire")
+        if self.response_constraints is not None:  # effectivePeriod against authored (model/constraints.py)
+            walk.issues += check_response(self.response_constraints, response, file)
+        try:
+            if self.flat:
+                return evaluate_flat(self, response, walk)
+            return evaluate_instances(self, response, walk)
+        except RecursionError:
+            walk.issue("fhirrug-qr-too-deep", FATAL, "items are nested too deeply to evaluate", QR)
+            return Evaluation(self, response, walk.issues, file, flags=[False] * len(self.nodes))
+
+    def strip(self, response: dict, evaluation: Evaluation | None = None) -> dict:
+        """A copy of `response` without the items that are disabled (see `strip_disabled`)."""
+        return strip_disabled(self, response, evaluation)
 
     # -- building -------------------------------------------------------------------------
 
     def _issue(self, code: str, severity: str, message: str, expression: str) -> None:
         self.issues.append(Issue(code, severity, message, self.file, expression))
 
-    def _build(self, items: Any, parent: Node | None, path: str, siblings: list, index: dict) -> None:
-        if items is None:
-            return
-        if not isinstance(items, list):
-            self._issue("fhirrug-questionnaire-structure", ERROR, "item is not a list", f"{path}.item")
-            return
-        # Iterative would avoid deep recursion, but jsonio already refuses nesting beyond 128.
-        for pos, item in enumerate(items):
-            expression = f"{path}.item[{pos}]"
-            if not isinstance(item, dict):
-                self._issue("fhirrug-questionnaire-structure", ERROR, "item is not an object", expression)
-                continue
-            node = Node(len(self.nodes), item, parent, pos, expression)
-            self.nodes.append(node)
-            self._items.append((node, item))
-            siblings.append(node)
-            if not node.linkId:
-                self._issue("fhirrug-questionnaire-structure", ERROR, "item has no linkId", expression)
-            elif node.linkId in self.by_linkid:
-                self._issue("que-2", ERROR, f"linkId '{node.linkId}' occurs more than once; the engine uses the first", expression)
-            else:
-                self.by_linkid[node.linkId] = node
-            index.setdefault(node.linkId, node)
-            if node.type not in ITEM_VALUE_KEYS or node.type == "question":
-                self._issue("fhirrug-item-type", ERROR, f"item type {node.type!r} is not an R4 item type", f"{expression}.type")
-            self._build(item.get("item"), node, expression, node.children, node.child_by_linkid)
+    def _report(self, problem: P.Problem, message: str, expression: str) -> None:
+        self.issues.append(Issue(problem.code, problem.severity, message, self.file, expression))
+
+    def _nodes(self) -> None:
+        """One Node per model item, and the model's notes on what it could not read as issues."""
+        nodes = self.nodes
+        for item in self.model.items:
+            parent = nodes[item.parent.index] if item.parent is not None else None
+            node = Node(item, parent)
+            nodes.append(node)
+            (parent.children if parent is not None else self.top).append(node)
+            (parent.child_by_linkid if parent is not None else self.top_by_linkid).setdefault(node.linkId, node)
+            if item.link_id and item.link_id not in self.by_linkid:
+                self.by_linkid[item.link_id] = node
+        for node in nodes:
             if node.repeats and node.children:
                 node.scope = True
                 self.flat = False
+        deep = False
+        for kind, item, expression in self.model.notes:
+            if kind in ("item-not-a-list", "item-not-an-object"):
+                self._report(P.WRONG_JSON_TYPE, "item is not a list" if kind == "item-not-a-list" else "item is not an object", expression)
+            elif kind == "no-linkId":
+                value = item.item.get("linkId")
+                if value is None:
+                    self._report(P.MISSING, "item has no linkId", f"{expression}.linkId")
+                elif value == "":
+                    self._report(P.EMPTY_VALUE, "item has an empty linkId", f"{expression}.linkId")
+                else:
+                    self._report(P.PRIMITIVE_TYPE, f"linkId {value!r} is not a string", f"{expression}.linkId")
+            elif kind == "duplicate-linkId":
+                self._report(P.DUPLICATE_LINK_ID, f"linkId '{item.link_id}' occurs more than once; the engine uses the first", expression)
+            elif kind == "item-type":
+                value = item.item.get("type")
+                problem = P.MISSING if value is None else P.ABSTRACT_TYPE if value == "question" else P.NOT_IN_VALUESET if isinstance(value, str) else P.PRIMITIVE_TYPE
+                self._report(problem, f"item type {item.type or ''!r} is not an R4 item type", expression)
+            elif kind == "too-deep" and not deep:
+                deep = True
+                self._issue("fhirrug-questionnaire-too-deep", ERROR, "items are nested too deeply to compile; the deeper items are left out", ROOT_EXPRESSION)
 
-    def _compile_item(self, node: Node, item: dict) -> None:
-        # Value constraints (maxLength, minValue, regex, ...): only items that have them get an
-        # object; the walkers check those items and leave the fast paths (fast_key stays None).
-        node.constraints, problems = compile_constraints(item, node.type, node.expression)
-        if node.constraints is not None and node.constraints.enable_expression is not None:
-            node.required = False  # enabled by an expression fhirrug cannot evaluate: never "missing"
-        for problem in problems:
+    def _compile_item(self, node: Node) -> None:
+        item = node.model
+        # Value constraints (maxLength, minValue, regex, ...): their problems, from the model.
+        for problem in item.constraint_problems:
             self.issues.append(Issue(problem.code, problem.severity, problem.message, self.file, problem.expression))
-        # Options: the set a Coding answer must come from.
-        options = item.get("answerOption")
-        if isinstance(options, list) and options:
-            node.has_options = True
-            pairs, codes, others, keys = set(), set(), set(), []
-            for option in options:
-                if not isinstance(option, dict):
-                    continue
-                for key, value in option.items():
-                    if key == "valueCoding" and isinstance(value, dict):
-                        pair = coding_key(value)
-                        if pair is None:  # a system or code that is not a string: no answer matches it
-                            pass
-                        elif pair[0] is None:
-                            codes.add(pair[1])
-                        else:
-                            pairs.add(pair)
-                    elif key.startswith("value") and key in VALUE_TYPE_OK:
-                        probe = value if not isinstance(value, dict) else value.get("reference")
-                        if is_hashable_scalar(probe):
-                            others.add((key, probe))
-                    else:
-                        continue
-                    if key not in keys:
-                        keys.append(key)
-            node.options = frozenset(pairs)
-            node.option_codes = frozenset(codes)
-            node.option_values = frozenset(others)
-            if node.type in ("choice", "open-choice"):
-                extra = tuple(k for k in keys if k not in node.value_keys)
-                node.value_keys = node.value_keys + extra
-        fast_types = {"valueBoolean": bool, "valueInteger": int, "valueDecimal": float, "valueString": str,
-                      "valueDate": str, "valueDateTime": str, "valueTime": str, "valueUri": str, "valueCoding": dict,
-                      "valueQuantity": dict, "valueReference": dict, "valueAttachment": dict}
-        key = node.main_key
-        if key is not None and node.answer_value_set is None and node.constraints is None:
-            if not node.has_options:
-                node.fast_key, node.fast_type = key, fast_types[key]
-            elif key == "valueCoding" and node.options:
-                node.fast_key, node.fast_type, node.fast_options = key, dict, node.options
-        # Outcomes: items carrying a code that hold no question: a coded group whose children
-        # are display items only (R4 que-3 forbids a code on a display item, so the package's
-        # outcomes are such groups; the lead's decision of 19:10 UTC), or a coded display item
-        # (invalid R4, still honoured for content from elsewhere).
-        # A coded group without a text of its own (the anamnesis's "zie antwoord N" pointers) is
-        # a cross-reference to another questionnaire's outcome, not an outcome.
-        if node.type == "display" or (
-            node.type == "group" and node.text and node.children and all(c.type == "display" and not c.children for c in node.children)
-        ):
-            for coding in item.get("code") or () if isinstance(item.get("code"), list) else ():
-                if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-                    if self.codesystems is None or (is_hashable_scalar(coding.get("system")) and coding.get("system") in self.codesystems):
-                        node.outcome = {"system": coding.get("system"), "code": coding["code"], "display": coding.get("display")}
-                        self.outcome_nodes.append(node)
-                        break
+        outcome = item.outcome(self.codesystems)
+        if outcome is not None:
+            node.outcome = outcome
+            self.outcome_nodes.append(node)
         # enableWhen.
-        conditions = item.get("enableWhen")
+        conditions = item.item.get("enableWhen")
         if conditions is None:
             return
         if not isinstance(conditions, list):
-            self._issue("fhirrug-questionnaire-structure", ERROR, "enableWhen is not a list", f"{node.expression}.enableWhen")
+            self._report(P.WRONG_JSON_TYPE, "enableWhen is not a list", f"{node.expression}.enableWhen")
             return
-        behavior = item.get("enableBehavior")
-        if behavior == "any":
-            node.any = True
-        elif behavior not in (None, "all"):
-            self._issue("fhirrug-enablebehavior", ERROR, f"enableBehavior {behavior!r} is neither 'all' nor 'any'; evaluated as 'all'", f"{node.expression}.enableBehavior")
-        elif behavior is None and len(conditions) > 1:
-            self._issue("que-12", WARNING, "more than one enableWhen and no enableBehavior (que-12); evaluated as 'all'", node.expression)
+        behavior = item.item.get("enableBehavior")
+        if behavior not in (None, "all", "any"):
+            self._report(P.NOT_IN_VALUESET, f"enableBehavior {behavior!r} is neither 'all' nor 'any'; evaluated as 'all'", f"{node.expression}.enableBehavior")
+        elif item.needs_enable_behavior:
+            self._report(P.ENABLE_BEHAVIOR, "more than one enableWhen and no enableBehavior (que-12); evaluated as 'all'", node.expression)
+        resolved = {c.index: c for c in item.conditions}
         compiled = []
         for k, ew in enumerate(conditions):
-            compiled.append(self._compile_condition(node, ew, f"{node.expression}.enableWhen[{k}]"))
+            expression = f"{node.expression}.enableWhen[{k}]"
+            condition = resolved.get(k)
+            if condition is None:
+                self._report(P.WRONG_JSON_TYPE, "enableWhen is not an object", expression)
+                compiled.append(Cond(None, never, expression, ""))
+                continue
+            compiled.append(self._compile_condition(node, condition, expression))
         node.conds = tuple(compiled)
 
-    def _compile_condition(self, node: Node, ew: Any, expression: str) -> Cond:
-        never = _never
-        if not isinstance(ew, dict):
-            self._issue("fhirrug-questionnaire-structure", ERROR, "enableWhen is not an object", expression)
-            return Cond(None, never, expression, "")
-        question = ew.get("question")
-        operator = ew.get("operator")
-        answer_keys = [k for k in ew if k.startswith("answer")]
-        target = self.by_linkid.get(question) if isinstance(question, str) else None
-        if target is None:
-            self._issue("Questionnaire_Q_EnableWhen_NoTarget", ERROR, f"enableWhen.question {question!r} is not a linkId of this Questionnaire; the condition sees no answer", f"{expression}.question")
-        elif target is node:
-            self._issue("Questionnaire_Q_EnableWhen_Self", ERROR, "the target of this enableWhen rule is the item itself", f"{expression}.question")
-        elif node in target.ancestors:
-            self._issue("Questionnaire_Q_EnableWhen_IsInner", ERROR, "Questions with an enableWhen cannot refer to an inner question for its enableWhen condition", node.expression)
-        elif target.index > node.index:
-            self._issue("Questionnaire_Q_EnableWhen_After", WARNING, f"The target of this enableWhen rule ({question}) comes after the question itself", node.expression)
-        if operator not in OPERATORS:
-            self._issue("fhirrug-enablewhen-operator", ERROR, f"operator {operator!r} is not an enableWhen operator; the condition is false", f"{expression}.operator")
-            return Cond(target, never, expression, question or "")
-        if len(answer_keys) != 1 or answer_keys[0] not in ANSWER_KEYS:
-            self._issue("fhirrug-enablewhen-answer", ERROR, "enableWhen needs exactly one answer[x] of an R4 type; the condition is false", expression)
-            return Cond(target, never, expression, question or "")
-        key = answer_keys[0]
-        expected = ew[key]
-        if operator == "exists" and key != "answerBoolean":
-            self._issue("que-7", ERROR, "operator 'exists' needs answerBoolean (que-7); the condition is false", expression)
-            return Cond(target, never, expression, question)
-        if operator in ORDERING and key in UNORDERED:
-            self._issue("fhirrug-enablewhen-operator-type", ERROR, f"operator {operator!r} cannot order {key[6:]} values; the condition is false", f"{expression}.operator")
-            return Cond(target, never, expression, question)
-        if not VALUE_TYPE_OK["value" + key[6:]](expected):
-            # Untrusted JSON: "answerString": 3 would be compared with the answers' strings.
-            self._issue("fhirrug-enablewhen-answer", ERROR, f"{key} is a JSON {json_type(expected)}, not a {VALUE_TYPE_NAMES['value' + key[6:]]}; the condition is false", f"{expression}.{key}")
-            return Cond(target, never, expression, question)
-        if target is not None and operator != "exists":
-            allowed = set(_EW_KEYS_FOR_TYPE.get(target.type, ()))
-            allowed.update(_OPTION_TO_EW[k] for k in target.value_keys if k in _OPTION_TO_EW)
-            if key not in allowed:
-                self._issue("fhirrug-enablewhen-answer-type", ERROR, f"{key} cannot match an answer of the {target.type} item '{target.linkId}'; no answer ever equals it", f"{expression}.{key}")
-        cond = Cond(target, compile_test(operator, key, expected), expression, question)
-        cond.ew = (operator, key, expected)
+    def _compile_condition(self, node: Node, condition, expression: str) -> Cond:
+        question = condition.question
+        target = self.nodes[condition.target.index] if condition.target is not None else None
+        for problem in condition.problems:
+            self._report(P.CONDITION[problem], self._message(problem, node, condition, target), self._where(problem, node, condition, expression))
+        if condition.broken:
+            return Cond(target, never, expression, question or "", condition)
+        cond = Cond(target, condition.test, expression, question, condition)
+        key = condition.answer_keys[0]
+        cond.ew = (condition.operator, key, condition.element[key])
         if target is not None:
             mine = node.ancestors + (node,)
             theirs = target.ancestors + (target,)
@@ -414,6 +320,52 @@ class Plan:
             if depth < len(mine) and depth < len(theirs):
                 cond.before = theirs[depth].pos < mine[depth].pos
         return cond
+
+    @staticmethod
+    def _where(problem: str, node: Node, condition, expression: str) -> str:
+        if problem in ("no-target", "self"):
+            return f"{expression}.question"
+        if problem in ("inner", "after"):
+            return node.expression
+        if problem in ("no-operator", "operator", "not-orderable"):
+            return f"{expression}.operator"
+        if problem == "no-answer":
+            return f"{expression}.answer"
+        if problem in ("answer-not-object", "answer-json-type"):
+            return f"{expression}.{condition.answer_keys[0]}"
+        if problem == "type":
+            if condition.target is not None and condition.target.type in ("group", "display"):
+                return f"{expression}.question"
+            return f"{expression}.{condition.answer_keys[0]}"
+        return expression
+
+    @staticmethod
+    def _message(problem: str, node: Node, condition, target: Node | None) -> str:
+        question, operator = condition.element.get("question"), condition.element.get("operator")
+        key = condition.answer_keys[0] if condition.answer_keys else None
+        if problem == "no-target":
+            return f"enableWhen.question {question!r} is not a linkId of this Questionnaire; the condition sees no answer"
+        if problem == "self":
+            return "the target of this enableWhen rule is the item itself"
+        if problem == "inner":
+            return "Questions with an enableWhen cannot refer to an inner question for its enableWhen condition"
+        if problem == "after":
+            return f"The target of this enableWhen rule ({question}) comes after the question itself"
+        if problem in ("no-operator", "operator"):
+            return f"operator {operator!r} is not an enableWhen operator; the condition is false"
+        if problem in ("no-answer", "answers"):
+            return "enableWhen needs exactly one answer[x] of an R4 type; the condition is false"
+        if problem == "exists-not-boolean":
+            return "operator 'exists' needs answerBoolean (que-7); the condition is false"
+        if problem == "not-orderable":
+            return f"operator {operator!r} cannot order {key[6:]} values; the condition is false"
+        if problem == "answer-not-object":
+            return f"{key} is not an object; the condition is false"
+        if problem == "answer-json-type":
+            return f"{key} is a JSON {json_type(condition.element[key])}, not a {VALUE_TYPE_NAMES['value' + key[6:]]}; the condition is false"
+        if target is not None and target.type in ("group", "display"):
+            return f"enableWhen on the {target.type} item '{target.linkId}', which never has answers; the condition sees none"
+        return f"{key} cannot match an answer of the {target.type} item '{target.linkId}'; no answer ever equals it"
 
     def _order(self) -> None:
         """Dependency order by depth-first search; a back edge is a cycle (reported, then broken)."""
@@ -439,10 +391,12 @@ class Plan:
                         cycle = [n for n, _ in stack[[n for n, _ in stack].index(dep):]]
                         for n in cycle:
                             self.cyclic.add(n.index)
-                        if node.index not in reported:
+                        # A condition on an item's own descendant closes a cycle through the
+                        # parent links; Questionnaire_Q_EnableWhen_IsInner already says so.
+                        if node.index not in reported and not _through_inner(cycle):
                             reported.add(node.index)
                             names = " -> ".join(n.linkId for n in cycle) + f" -> {dep.linkId}"
-                            self._issue("fhirrug-enablewhen-cycle", ERROR, f"enableWhen references form a cycle ({names}); an item reached again counts as disabled", node.expression)
+                            self._report(P.CYCLE, f"enableWhen references form a cycle ({names}); an item reached again counts as disabled", node.expression)
                 if not advanced:
                     stack.pop()
                     colour[node.index] = BLACK
@@ -502,3 +456,12 @@ class Plan:
             for cond in node.conds:
                 if cond.target is not None and cond.target is not node:
                     yield cond.target
+
+
+def _through_inner(cycle: list) -> bool:
+    """Whether a dependency cycle runs through a condition on the item's own descendant."""
+    members = {n.index for n in cycle}
+    return any(
+        cond.model is not None and "inner" in cond.model.problems and cond.target is not None and cond.target.index in members
+        for node in cycle for cond in node.conds or ()
+    )

@@ -13,22 +13,31 @@ Issues are created only when something is wrong; the common, valid response allo
 beyond the two arrays.
 
 Before either walker, `Plan.evaluate` tries the plan's fast path (`fast.py`, flat plans only): a
-walker specialised per Questionnaire for the ordinary response, which gives up at anything
+walker specialised per Questionnaire for the ordinary response, which declines anything
 unusual; the general walkers here then evaluate the response from scratch.
+
+This module reads plans (`plan.py`) but does not import them: `plan.py` imports the walkers.
 """
 
 from __future__ import annotations
 
+import copy
 from itertools import compress
 from typing import Any
+
+from typing import TYPE_CHECKING
 
 from ..issues import ERROR, FATAL, INFORMATION, WARNING, Issue
 from ..jsontypes import bad_coding_part, coding_key, is_hashable_scalar, json_type
 from ..jsontypes import shown as _shown
 from ..model.constraints import check_item
-from .plan import VALUE_TYPE_NAMES, VALUE_TYPE_OK, Node, Plan
+from ..model.types import VALUE_TYPE_NAMES, VALUE_TYPE_OK
+from .findings import QR
+from .findings import missing as _missing
+from .findings import not_enabled as _not_enabled
 
-QR = "QuestionnaireResponse"
+if TYPE_CHECKING:  # annotations only: plan.py imports this module
+    from .plan import Node, Plan
 EMPTY: list = []
 _PROGRESS = 2  # an instance whose enabledness is being decided (cycle guard)
 
@@ -51,7 +60,7 @@ class Evaluation:
         self.plan = plan
         self.response = response
         self.file = file
-        self._raw = issues  # Issue records, or (severity, make, args) built on first access
+        self._raw = issues  # Issue records, or (severity, make, args): make(*args) builds one Issue, or a list of them of that severity, on first access
         self._issues: list[Issue] | None = None
         self._flags = flags  # flat: list[bool] by node index
         self._instances = instances  # general: list of (node, position, enabled)
@@ -68,7 +77,17 @@ class Evaluation:
         """The issues, in the order found. Built on first access: a pipeline that only asks
         `.valid` and `.outcomes` never pays for formatting messages."""
         if self._issues is None:
-            self._issues = [i if type(i) is Issue else i[1](*i[2]) for i in self._raw]
+            built: list[Issue] = []
+            for i in self._raw:
+                if type(i) is Issue:
+                    built.append(i)
+                    continue
+                made = i[1](*i[2])
+                if type(made) is list:
+                    built += made
+                else:
+                    built.append(made)
+            self._issues = built
         return self._issues
 
     @property
@@ -320,16 +339,6 @@ class _Walk:
 
     def not_enabled(self, node: Node, path: str, i: int) -> None:
         self.issues.append((ERROR, _not_enabled, (node, path, i, self.file)))
-
-
-def _missing(node: Node, expression: str, severity: str, file: str) -> Issue:
-    if node.type == "group":
-        return Issue("Questionnaire_QR_Item_MissingGroup", severity, f"No sub-items found for required group '{node.linkId}'", file, expression)
-    return Issue("Questionnaire_QR_Item_Missing", severity, f"No response answer found for required item '{node.linkId}'", file, expression)
-
-
-def _not_enabled(node: Node, path: str, i: int, file: str) -> Issue:
-    return Issue("Questionnaire_QR_Item_NotEnabled", ERROR, f"Item has answer, even though it is not enabled (item id = '{node.linkId}')", file, f"{path}.item[{i}]")
 
 
 def _items_of(walk: _Walk, items: Any, path: str) -> list | None:
@@ -613,7 +622,10 @@ def evaluate_instances(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
             on = not node.any
             for cond in node.conds:
                 target = _resolve(inst, cond)
-                seen = target.answers if target is not None and target.answers and enabled(target) else EMPTY
+                # The target's enabledness first, answered or not: in a cycle (an item reached
+                # again counts as disabled) the outcome then depends on the Questionnaire alone,
+                # not on which items happen to hold answers (hypothesis found the difference).
+                seen = target.answers if target is not None and enabled(target) and target.answers else EMPTY
                 result = cond.test(seen)
                 if result is None:
                     walk.indeterminate(node, cond, _instance_path(inst))
@@ -669,3 +681,49 @@ def _instance_path(inst: _Instance) -> str:
             return f"{path}.item[{i}]"
         probe = probe.parent
     return QR
+
+
+# -- what a server should store -----------------------------------------------------------
+
+
+def strip_disabled(plan: Plan, response: dict, evaluation: Evaluation | None = None) -> dict:
+    """A copy of `response` without the items that are disabled (and so without their answers).
+
+    This is what a server should store. Items the questionnaire does not know are kept.
+    """
+    evaluation = evaluation or plan.evaluate(response)
+    result = copy.deepcopy(response) if isinstance(response, dict) else response
+    if not isinstance(result, dict) or not isinstance(response.get("item"), list):
+        return result
+
+    def keep(original: list, copied: list, parent: Node | None) -> list:
+        index = parent.child_by_linkid if parent is not None else plan.top_by_linkid
+        out = []
+        for item, twin in zip(original, copied):
+            if not isinstance(item, dict):
+                out.append(twin)
+                continue
+            link_id = item.get("linkId")
+            node = index.get(link_id) if type(link_id) is str else None
+            on = evaluation.item_enabled(item, node)
+            if on is False:
+                continue
+            if node is not None:
+                if isinstance(item.get("item"), list):
+                    twin["item"] = keep(item["item"], twin["item"], node)
+                    if not twin["item"]:
+                        del twin["item"]
+                answers = item.get("answer")
+                if isinstance(answers, list):
+                    for a, b in zip(answers, twin["answer"]):
+                        if isinstance(a, dict) and isinstance(a.get("item"), list):
+                            b["item"] = keep(a["item"], b["item"], node)
+                            if not b["item"]:
+                                del b["item"]
+            out.append(twin)
+        return out
+
+    result["item"] = keep(response["item"], result["item"], None)
+    if not result["item"]:
+        del result["item"]
+    return result

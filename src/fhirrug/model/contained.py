@@ -45,7 +45,7 @@ def with_contained_valuesets(valuesets: dict | None, resources: list[dict], *hol
     """`valuesets` (canonical -> frozenset of (system, code)) plus '#id' -> codes for every
     ValueSet contained in `holders` that can be expanded offline (with the package's CodeSystems
     in `resources`). Returns `valuesets` itself when there is nothing to add."""
-    from ..engine import expand_valuesets  # the same expansion as the package's own ValueSets
+    from .valuesets import expand_valuesets  # the same expansion as the package's own ValueSets
 
     local = []
     for holder in holders:

@@ -26,6 +26,8 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..model import build
+
 LEVELS = ("none", "patch", "minor", "major")
 _RANK = {level: i for i, level in enumerate(LEVELS)}
 CANONICAL_TYPES = ("StructureDefinition", "CodeSystem", "ValueSet", "ConceptMap", "Questionnaire")
@@ -36,6 +38,10 @@ TEXT_KEYS = {"title", "description", "purpose", "copyright", "text", "prefix", "
 # its exported package must compare equal.
 BOOKKEEPING = {"version", "date", "meta", "id", "text"}
 _OWN: ContextVar[frozenset | None] = ContextVar("fhirrug_diff_own_urls", default=None)
+# The CodeSystem urls of both releases: an outcome's code comes from one of them, as the engine
+# counts a package's outcomes (None when neither release has CodeSystems: every code counts, as
+# in `fhirrug.evaluate` without a package).
+_SYSTEMS: ContextVar[frozenset | None] = ContextVar("fhirrug_diff_codesystems", default=None)
 _VERSIONED = re.compile(r"^([a-z][a-z0-9+.-]*:[^|\s]*)\|[^|\s]+$")
 
 
@@ -136,12 +142,16 @@ def diff_changes(old: list[dict], new: list[dict], failures: list[ReplayFailure]
     own = frozenset(
         r["url"] for r in [*old, *new] if isinstance(r, dict) and r.get("resourceType") in CANONICAL_TYPES and isinstance(r.get("url"), str)
     )
+    systems = frozenset(
+        r["url"] for r in [*old, *new] if isinstance(r, dict) and r.get("resourceType") == "CodeSystem" and isinstance(r.get("url"), str)
+    )
     collected: list[ReplayFailure] = [] if failures is None else failures
-    token = _OWN.set(own)
+    token, systems_token = _OWN.set(own), _SYSTEMS.set(systems or None)
     try:
         changes = _diff_changes(old, new, collected)
     finally:
         _OWN.reset(token)
+        _SYSTEMS.reset(systems_token)
     if failures is None and collected:
         raise ReplayFailed(collected)
     return changes
@@ -180,7 +190,7 @@ def _diff_resource(key: str, rtype: str, a: dict, b: dict) -> list[Change]:
     handled = set(special.get(rtype, ()))
     changes = _diff_plain(key, rtype, a, b, skip=BOOKKEEPING | handled)
     if rtype == "Questionnaire":
-        changes += _diff_items(key, a.get("item", []), b.get("item", []))
+        changes += _diff_items(key, a, b)
     elif rtype == "CodeSystem":
         changes += _diff_concepts(key, a, b)
     elif rtype == "ValueSet":
@@ -215,17 +225,17 @@ def _show(value: Any, limit: int = 80) -> str:
 # --- Questionnaire ----------------------------------------------------------------------------
 
 
-def _flatten_items(items: list, parent: str | None = None, prefix: str = "Questionnaire") -> dict[str, dict]:
+def _flatten_items(questionnaire: dict) -> dict[str, dict]:
+    """linkId -> the item (read through the Questionnaire's model: `fhirrug.model`), its nearest
+    ancestor's linkId, FHIRPath and the linkIds of its siblings; a repeated linkId: the last."""
+    model = build(questionnaire)
     out: dict[str, dict] = {}
-    for index, item in enumerate(items or []):
-        if not isinstance(item, dict):
+    for node in model.items:
+        if node.link_id is None:
             continue
-        link_id = item.get("linkId")
-        path = f"{prefix}.item[{index}]"
-        if isinstance(link_id, str):
-            siblings = [i.get("linkId") for i in items if isinstance(i, dict)]
-            out[link_id] = {"item": item, "parent": parent, "path": path, "siblings": siblings}
-        out.update(_flatten_items(item.get("item", []), link_id if isinstance(link_id, str) else parent, path))
+        parent = next((a.link_id for a in node.ancestors() if a.link_id is not None), None)
+        siblings = [s.item.get("linkId") for s in (node.parent.children if node.parent is not None else model.top)]
+        out[node.link_id] = {"item": node.item, "node": node, "parent": parent, "path": node.path, "siblings": siblings}
     return out
 
 
@@ -241,17 +251,17 @@ def _option_key(option: dict) -> str:
     return json.dumps(option, sort_keys=True)
 
 
-def _diff_items(key: str, old_items: list, new_items: list) -> list[Change]:
-    before, after = _flatten_items(old_items), _flatten_items(new_items)
+def _diff_items(key: str, old: dict, new: dict) -> list[Change]:
+    before, after = _flatten_items(old), _flatten_items(new)
     changes: list[Change] = []
     for link_id in before.keys() - after.keys():
         changes.append(Change(key, "item-removed", "major", before[link_id]["path"], f"item {link_id!r} removed"))
-        outcome = _outcome_code(before[link_id]["item"])
+        outcome = _outcome_code(before[link_id])
         if outcome:
             changes.append(Change(key, "outcome-removed", "major", before[link_id]["path"], f"outcome {outcome} (item {link_id!r}) can no longer be reached"))
     for link_id in sorted(after.keys() - before.keys(), key=list(after).index):
         item = after[link_id]["item"]
-        outcome = _outcome_code(item)
+        outcome = _outcome_code(after[link_id])
         if outcome:
             changes.append(Change(key, "outcome-added", "minor", after[link_id]["path"], f"outcome {outcome} (item {link_id!r}) added"))
         required = item.get("required") is True and not item.get("enableWhen")
@@ -261,12 +271,14 @@ def _diff_items(key: str, old_items: list, new_items: list) -> list[Change]:
     return sorted(changes, key=lambda c: (c.expression, c.kind))
 
 
-def _outcome_code(item: dict) -> str | None:
-    """An outcome is a display item carrying a code (what the enableWhen engine reports)."""
-    if item.get("type") != "display":
+def _outcome_code(entry: dict) -> str | None:
+    """`system|code` of the outcome an item stands for, by the one definition every command uses
+    (`fhirrug.model.Item.outcome`: in this package a coded group around the answer's text), with
+    the codes of the releases' CodeSystems, as the engine counts them."""
+    outcome = entry["node"].outcome(_SYSTEMS.get())
+    if outcome is None:
         return None
-    codes = [f"{c.get('system', '')}|{c.get('code')}" for c in item.get("code", []) or [] if isinstance(c, dict) and c.get("code")]
-    return codes[0] if codes else None
+    return f"{outcome['system'] if outcome['system'] is not None else ''}|{outcome['code']}"
 
 
 def _diff_item(key: str, link_id: str, old: dict, new: dict) -> list[Change]:
@@ -289,10 +301,10 @@ def _diff_item(key: str, link_id: str, old: dict, new: dict) -> list[Change]:
         add("item-repeats-changed", "minor" if b.get("repeats") else "major", "may repeat" if b.get("repeats") else "no longer repeats")
     if not _same(a.get("enableWhen"), b.get("enableWhen")) or a.get("enableBehavior") != b.get("enableBehavior"):
         add("enableWhen-changed", "major", f"enableWhen {_show(_enable_summary(a))} -> {_show(_enable_summary(b))}", f"{path}.enableWhen")
-        if _outcome_code(b):
-            add("outcome-condition-changed", "major", f"outcome {_outcome_code(b)} is now reached under other conditions", f"{path}.enableWhen")
-    if _outcome_code(a) != _outcome_code(b) and _outcome_code(a) and _outcome_code(b):
-        add("outcome-code-changed", "major", f"outcome {_outcome_code(a)} -> {_outcome_code(b)}", f"{path}.code")
+        if _outcome_code(new):
+            add("outcome-condition-changed", "major", f"outcome {_outcome_code(new)} is now reached under other conditions", f"{path}.enableWhen")
+    if _outcome_code(old) != _outcome_code(new) and _outcome_code(old) and _outcome_code(new):
+        add("outcome-code-changed", "major", f"outcome {_outcome_code(old)} -> {_outcome_code(new)}", f"{path}.code")
     if not _same(a.get("answerValueSet"), b.get("answerValueSet")):
         add("answerValueSet-changed", "major", f"answerValueSet {_show(a.get('answerValueSet'))} -> {_show(b.get('answerValueSet'))}", f"{path}.answerValueSet")
     old_options = {_option_key(o): (i, o) for i, o in enumerate(a.get("answerOption", []) or []) if isinstance(o, dict)}

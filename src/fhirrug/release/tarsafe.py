@@ -192,7 +192,7 @@ def load_archive(path: Path | str, limits: Limits = Limits()):
     issue `fhirrug-package-unsafe` (`fhirrug-package-empty` for an archive without members),
     never an exception.
     """
-    from ..package import Package, Resource
+    from ..resources import Package, Resource
 
     package = Package(manifest=None)
     try:

@@ -13,7 +13,7 @@ def _scope(rule) -> str:
 
 
 def rule_dict(rule) -> dict:
-    return {
+    record = {
         "id": rule.id,
         "severity": rule.severity,
         "scope": rule.scope,
@@ -22,6 +22,9 @@ def rule_dict(rule) -> dict:
         "spec": rule.spec,
         "doc": inspect.cleandoc(rule.doc),
     }
+    if getattr(rule, "aliases", ()):
+        record["aliases"] = list(rule.aliases)  # the ids the rule had in earlier releases
+    return record
 
 
 def render_text(rules: Sequence, version: str, verbose: bool = False) -> str:
@@ -29,7 +32,7 @@ def render_text(rules: Sequence, version: str, verbose: bool = False) -> str:
     `verbose` adds each rule's documentation (its check function's docstring) below it."""
     if not rules:
         return "no rules registered\n"
-    rows = [(r.id, r.severity, _scope(r), r.summary, r.spec) for r in rules]
+    rows = [(r.id, r.severity, _scope(r), r.summary + _aliases(r), r.spec) for r in rules]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for rule, (rid, severity, scope, summary, spec) in zip(rules, rows):
@@ -40,6 +43,11 @@ def render_text(rules: Sequence, version: str, verbose: bool = False) -> str:
             lines.append("")
     lines.append(f"{len(rules)} rule{'s' if len(rules) != 1 else ''} (fhirrug {version})")
     return "\n".join(lines) + "\n"
+
+
+def _aliases(rule) -> str:
+    former = getattr(rule, "aliases", ())
+    return f" (formerly {', '.join(former)})" if former else ""
 
 
 def render_json(rules: Sequence, version: str, verbose: bool = False) -> str:

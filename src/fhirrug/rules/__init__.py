@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .registry import PACKAGE, RESOURCE, STAGE, Finding, PackageFinding, Rule, rule_decorator
+from .registry import PACKAGE, RESOURCE, STAGE, Finding, PackageFinding, Rule, aliases_by_id, rule_decorator
 
-__all__ = ["PACKAGE", "RESOURCE", "STAGE", "Finding", "PackageFinding", "Rule", "rule_decorator", "all_rules"]
+__all__ = ["PACKAGE", "RESOURCE", "STAGE", "Finding", "PackageFinding", "Rule", "aliases_by_id", "rule_decorator", "all_rules"]
 
 # The modules that own a RULES list, in the order `fhirrug rules` lists them.
 _MODULES = (

@@ -142,7 +142,7 @@ def url_canonical_base(package: Package, ctx) -> Iterable[PackageFinding]:
 # --- references -------------------------------------------------------------------------------
 
 
-def _references(resource: Resource) -> Iterator[tuple[str, str, str]]:
+def _references(resource: Resource, package: Package | None = None) -> Iterator[tuple[str, str, str]]:
     """(FHIRPath, canonical, resourceType it must resolve to) for every canonical reference."""
     data, rt = resource.data, resource.resource_type
     if rt in ("Questionnaire", "QuestionnaireResponse", "Bundle"):  # a Questionnaire, contained or not
@@ -177,7 +177,7 @@ def _references(resource: Resource) -> Iterator[tuple[str, str, str]]:
             yield "CodeSystem.valueSet", data["valueSet"], "ValueSet"
         if isinstance(data.get("supplements"), str):
             yield "CodeSystem.supplements", data["supplements"], "CodeSystem"
-    scan = _scan(resource)
+    scan = _scan(resource, package)
     for coding, path in scan.codings:
         yield Location(path, "system"), coding["system"], "CodeSystem"
     for url, path in scan.extensions:
@@ -208,17 +208,12 @@ class _Scan:
                         self.extensions.append((url, Location(Location(path, key, i), "url")))
 
 
-_SCANS: list = []  # [(package, {id(resource): _Scan})]: the package rules share one walk per resource
-
-
 def _scan(resource: Resource, package: Package | None = None) -> _Scan:
-    if not _SCANS:
-        _SCANS.append({})
-    memo = _SCANS[0]
-    found = memo.get(id(resource))
-    if found is None or found.resource is not resource:
-        found = memo[id(resource)] = _Scan(resource)
-    return found
+    """The walk of one resource, kept in the package's memo: the package rules share it."""
+    memo = getattr(package, "memo", None)
+    if memo is None:
+        return _Scan(resource)
+    return memo("scan", resource, _Scan)
 
 
 def _is_coding_path(path) -> bool:
@@ -251,7 +246,7 @@ def canonical_unresolved(package: Package, ctx) -> Iterable[PackageFinding | Iss
     base = f"{manifest.canonical.rstrip('/')}/" if manifest is not None and manifest.canonical else None
     for resource in package.resources:
         unlooked: dict[str, list[str]] = {}  # canonical -> its locations, for one information each
-        for path, canonical, resource_type in _references(resource):
+        for path, canonical, resource_type in _references(resource, package):
             if canonical.startswith("#"):
                 # The file's resource holds the contained list, also for a contained Questionnaire
                 # (a contained resource cannot contain others: '#id' resolves in its container).
@@ -289,21 +284,16 @@ RULES.append(Rule("fhirrug-canonical-external", INFORMATION, "A canonical that i
 # --- codes ------------------------------------------------------------------------------------
 
 
-_CODED: list = []  # [(package, {id(resource): [...]})]: code-unknown and code-display share one walk
-
-
 def _coded(package: Package, resource: Resource) -> list[tuple[str, str, str | None, str, str | None]]:
-    """(FHIRPath, system, version, code, display) for every code the resource takes from a system."""
-    if not _CODED or _CODED[0][0] is not package:
-        _CODED[:] = [(package, {})]
-    memo = _CODED[0][1]
-    key = id(resource)
-    if key not in memo or memo[key][0] is not resource:
-        memo[key] = (resource, list(_walk_coded(resource)))
-    return memo[key][1]
+    """(FHIRPath, system, version, code, display) for every code the resource takes from a system
+    (kept in the package's memo: code-unknown and code-display share one walk)."""
+    memo = getattr(package, "memo", None)
+    if memo is None:
+        return list(_walk_coded(resource, package))
+    return memo("coded", resource, lambda r: list(_walk_coded(r, package)))
 
 
-def _walk_coded(resource: Resource) -> Iterator[tuple[str, str, str | None, str, str | None]]:
+def _walk_coded(resource: Resource, package: Package | None = None) -> Iterator[tuple[str, str, str | None, str, str | None]]:
     data, rt = resource.data, resource.resource_type
     if rt == "ValueSet" and isinstance(data.get("compose"), dict):
         for key in ("include", "exclude"):
@@ -326,7 +316,7 @@ def _walk_coded(resource: Resource) -> Iterator[tuple[str, str, str | None, str,
                     code = text(mapped.get("code"))
                     if target and code is not None:
                         yield f"ConceptMap.group[{g}].element[{e}].target[{t}].code", target, text(group.get("targetVersion")), code, text(mapped.get("display"))
-    for coding, path in _scan(resource).codings:
+    for coding, path in _scan(resource, package).codings:
         yield Location(path, "code"), coding["system"], text(coding.get("version")), coding["code"], text(coding.get("display"))
 
 

@@ -36,6 +36,8 @@ class Rule:
     scope: str = RESOURCE
     resource_types: tuple[str, ...] = ()  # empty: every resource type
     check: Callable[..., Iterable] | None = None
+    # Ids this rule had in earlier releases: `fhirrug rules` shows them, configuration accepts them.
+    aliases: tuple[str, ...] = ()
 
     def applies_to(self, resource_type: str) -> bool:
         return not self.resource_types or resource_type in self.resource_types
@@ -49,11 +51,16 @@ class Rule:
 def rule_decorator(registry: list[Rule]):
     """Return a decorator that registers check functions into `registry` (a module's RULES list)."""
 
-    def rule(id: str, severity: str, summary: str, spec: str, *, scope: str = RESOURCE, resource_types: tuple[str, ...] = ()):
+    def rule(id: str, severity: str, summary: str, spec: str, *, scope: str = RESOURCE, resource_types: tuple[str, ...] = (), aliases: tuple[str, ...] = ()):
         def register(check):
-            registry.append(Rule(id, severity, summary, spec, scope, tuple(resource_types), check))
+            registry.append(Rule(id, severity, summary, spec, scope, tuple(resource_types), check, tuple(aliases)))
             return check
 
         return register
 
     return rule
+
+
+def aliases_by_id(rules: Iterable[Rule]) -> dict[str, tuple[str, ...]]:
+    """rule id -> its former ids, for the rules that have any (what `Config.apply` accepts)."""
+    return {r.id: r.aliases for r in rules if r.aliases}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..package import Package, Resource
-from .walk import as_list, dicts, text
+from ..model.elements import as_list, dicts, text
 
 # Code systems and canonical bases the package may use without containing them.
 EXTERNAL_SYSTEMS = frozenset(
@@ -43,17 +43,20 @@ def split_canonical(canonical: str) -> tuple[str, str | None]:
     return url, (version if bar and version else None)
 
 
-_INDEX: list = []  # [(package, resource count, {url: [Resource]})]: one package is checked at a time
-
-
 def _by_url(package: Package) -> dict[str, list[Resource]]:
-    if _INDEX and _INDEX[0][0] is package and _INDEX[0][1] == len(package.resources):
-        return _INDEX[0][2]
+    """url -> the package's resources with that url, kept in the package's memo (for this list
+    of resources and its length: a resource added means a new index)."""
+    memo = getattr(package, "memo", None)
+    if memo is None:
+        return _url_index(package.resources)
+    return memo(("url-index", len(package.resources)), package.resources, _url_index)
+
+
+def _url_index(resources: list[Resource]) -> dict[str, list[Resource]]:
     index: dict[str, list[Resource]] = {}
-    for resource in package.resources:
+    for resource in resources:
         if resource.url is not None:
             index.setdefault(resource.url, []).append(resource)
-    _INDEX[:] = [(package, len(package.resources), index)]
     return index
 
 

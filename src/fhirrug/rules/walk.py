@@ -2,29 +2,20 @@
 
 Rules run after the schema and model stages have already reported type errors, so everything
 here tolerates any shape: a missing key, a dict where a list belongs, a string where an object
-belongs. What cannot be walked is skipped quietly.
+belongs. What cannot be walked is skipped quietly. A Questionnaire's items are read through its
+model (`fhirrug.model.model_for`), not here. Nothing here keeps state between calls.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Iterator
+
+# Reading FHIR elements leniently belongs to the model layer; the rules import it from here.
+from ..model.elements import as_list, count, dicts, present, text  # noqa: F401 - re-exported
 
 # que-0, vsd-0, csd-0, cmd-0: name.matches('[A-Z]([A-Za-z0-9_]){0,254}')
 COMPUTABLE_NAME = re.compile(r"[A-Z][A-Za-z0-9_]{0,254}")
-
-
-def as_list(value: Any) -> list:
-    """A FHIR repeating element as a list; anything else (absent, wrong type) as []."""
-    return value if isinstance(value, list) else []
-
-
-def dicts(value: Any) -> Iterator[tuple[int, dict]]:
-    """(index, element) for every object in a repeating element, skipping malformed entries."""
-    for index, element in enumerate(as_list(value)):
-        if isinstance(element, dict):
-            yield index, element
 
 
 def nested(node: dict, key: str, path: str) -> Iterator[tuple[dict, str]]:
@@ -44,118 +35,6 @@ def name_not_computable(resource: dict) -> str | None:
     if isinstance(name, str) and not COMPUTABLE_NAME.fullmatch(name):
         return f"'{name}' is not a computer-usable name: use an upper-case letter, then letters, digits or '_'"
     return None
-
-
-def text(value: Any) -> str | None:
-    """A FHIR string primitive, or None when absent or of the wrong type."""
-    return value if isinstance(value, str) else None
-
-
-def present(node: dict, key: str) -> bool:
-    """FHIRPath `key.exists()` on JSON: the key holds a value (not null, not an empty list)."""
-    value = node.get(key)
-    if value is None:
-        return False
-    if isinstance(value, list):
-        return any(v is not None for v in value)
-    return True
-
-
-def count(node: dict, key: str) -> int:
-    value = node.get(key)
-    if value is None:
-        return 0
-    if isinstance(value, list):
-        return sum(1 for v in value if v is not None)
-    return 1
-
-
-@dataclass(eq=False)
-class ItemNode:
-    """One Questionnaire item with where it sits: its FHIRPath, parent, and document order."""
-
-    item: dict
-    path: str
-    order: int
-    parent: "ItemNode | None" = None
-    children: list["ItemNode"] = field(default_factory=list)
-
-    @property
-    def link_id(self) -> str | None:
-        return text(self.item.get("linkId"))
-
-    @property
-    def type(self) -> str | None:
-        return text(self.item.get("type"))
-
-    @property
-    def repeats(self) -> bool:
-        return self.item.get("repeats") is True
-
-    def ancestors(self) -> Iterator["ItemNode"]:
-        node = self.parent
-        while node is not None:
-            yield node
-            node = node.parent
-
-    def descendants(self) -> Iterator["ItemNode"]:
-        stack = list(reversed(self.children))
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(reversed(node.children))
-
-    def is_descendant_of(self, other: "ItemNode") -> bool:
-        return any(a is other for a in self.ancestors())
-
-
-@dataclass
-class ItemTree:
-    """Every item of a Questionnaire in document order, with a linkId index (first occurrence wins)."""
-
-    nodes: list[ItemNode]
-    by_link_id: dict[str, ItemNode]
-    duplicates: dict[str, list[ItemNode]]
-
-
-_TREE: list = []  # [(questionnaire, root, tree)]: the rules of one Questionnaire share one tree
-
-
-def item_tree(questionnaire: dict, root: str = "Questionnaire") -> ItemTree:
-    """The item tree of a Questionnaire (the last one is cached: every rule asks in turn).
-
-    Rules never modify the resource; a caller that edits a Questionnaire between calls gets a
-    fresh tree by passing a new dict (or calling `build_item_tree`)."""
-    if _TREE and _TREE[0][0] is questionnaire and _TREE[0][1] == root:
-        return _TREE[0][2]
-    tree = build_item_tree(questionnaire, root)
-    _TREE[:] = [(questionnaire, root, tree)]
-    return tree
-
-
-def build_item_tree(questionnaire: dict, root: str = "Questionnaire") -> ItemTree:
-    nodes: list[ItemNode] = []
-
-    def visit(container: dict, path: str, parent: ItemNode | None) -> list[ItemNode]:
-        out = []
-        for index, item in dicts(container.get("item")):
-            node = ItemNode(item, f"{path}.item[{index}]", len(nodes), parent)
-            nodes.append(node)
-            node.children = visit(item, node.path, node)
-            out.append(node)
-        return out
-
-    visit(questionnaire, root, None)
-    by_link_id: dict[str, ItemNode] = {}
-    seen: dict[str, list[ItemNode]] = {}
-    for node in nodes:
-        link_id = node.link_id
-        if link_id is None:
-            continue
-        by_link_id.setdefault(link_id, node)
-        seen.setdefault(link_id, []).append(node)
-    duplicates = {k: v for k, v in seen.items() if len(v) > 1}
-    return ItemTree(nodes, by_link_id, duplicates)
 
 
 def response_items(response: dict, root: str = "QuestionnaireResponse") -> Iterator[tuple[dict, str]]:
@@ -232,16 +111,3 @@ def walk(value: Any, path: str) -> Iterator[tuple[Any, Location]]:
         if children:
             children.reverse()
             push(children)
-
-
-def reset_caches() -> None:
-    """Forget every per-resource cache of the rule helpers (item trees, enableWhen analyses, url
-    indexes, walked codes). The pipeline calls this around each run, so a caller that edits a
-    resource in place between two validations never sees a stale result."""
-    from . import enablewhen, package_rules, terminology
-
-    _TREE.clear()
-    enablewhen._CACHE.clear()
-    terminology._INDEX.clear()
-    package_rules._CODED.clear()
-    package_rules._SCANS.clear()

@@ -1,10 +1,9 @@
-"""The one place where the site reads a Questionnaire's logic from the engine.
+"""The one place where the site reads a Questionnaire's logic.
 
 Everything the site shows about enableWhen, outcomes and routes, and every decision of the fill
-page, comes through this module: the engine's compiled Plan (`fhirrug.engine.plan`), its routes
-(`fhirrug.engine.paths`, the code behind `fhirrug paths`) and its evaluation. The pages never
-touch a Plan, a Node or a Cond; when the single model of a Questionnaire's logic (issue 15,
-`fhirrug.model`) lands, this file is the one to switch.
+page, comes through this module: the Questionnaire's model (`fhirrug.model`: items, resolved
+conditions, outcomes, the one reading every command shares), the routes of `fhirrug paths`
+(`fhirrug.engine.paths`) and the engine's evaluation. The pages never touch the model or a Plan.
 """
 
 from __future__ import annotations
@@ -77,7 +76,8 @@ class FillResult:
 
 
 class QuestionnaireLogic:
-    """The logic of one Questionnaire, read from the engine's compiled plan."""
+    """The logic of one Questionnaire, read from its model (and the engine's plan of it for the
+    routes and the fill page)."""
 
     def __init__(self, engine: Engine, questionnaire: dict):
         self._engine = engine
@@ -88,28 +88,35 @@ class QuestionnaireLogic:
         self.canonical = plan.canonical
         self.flat = plan.flat
         self.issues = list(plan.issues)
-        targets = {c.target.index for n in plan.nodes for c in (n.conds or ()) if c.target is not None}
+        model = plan.model
+        targets = {c.target.index for c in model.conditions if c.target is not None}
         self.items: dict[str, ItemLogic] = {}
-        for node in plan.nodes:
-            if not node.linkId or node.linkId in self.items:
+        for item in model.items:
+            if not item.link_id or item.link_id in self.items:
                 continue
             conditions = []
-            for cond in node.conds or ():
-                operator, key, value = cond.ew if cond.ew is not None else ("?", "", None)
-                conditions.append(Condition(cond.question or "", operator, key, value, cond.target is not None))
+            for condition in item.conditions:
+                if condition.broken:
+                    operator, key, value = "?", "", None
+                else:
+                    key = condition.answer_keys[0]
+                    operator, value = condition.operator, condition.element[key]
+                conditions.append(Condition(condition.question or "", operator, key, value, condition.target is not None))
+            node = plan.nodes[item.index]
+            outcome = item.outcome(plan.codesystems)
             logic = ItemLogic(
-                node.linkId,
-                node.type,
+                item.link_id,
+                item.type or "",
                 node.required,
-                node.repeats,
-                node.parent.linkId if node.parent is not None else None,
-                "any" if node.any else "all",
+                item.repeats,
+                item.parent.link_id or "" if item.parent is not None else None,
+                "any" if item.any else "all",
                 tuple(conditions),
-                outcome=dict(node.outcome) if node.outcome else None,
-                options=[dict(o) for o in node_options(plan, node)] if node.type in ("choice", "open-choice") else [],
-                gating=node.index in targets and node.type in ("boolean", "choice", "open-choice"),
+                outcome=dict(outcome) if outcome else None,
+                options=[dict(o) for o in node_options(plan, node)] if item.type in ("choice", "open-choice") else [],
+                gating=item.index in targets and item.type in ("boolean", "choice", "open-choice"),
             )
-            self.items[node.linkId] = logic
+            self.items[item.link_id] = logic
         for logic in self.items.values():
             for condition in logic.conditions:
                 target = self.items.get(condition.question)

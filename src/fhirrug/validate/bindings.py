@@ -29,6 +29,7 @@ from typing import Any, Iterator
 
 from ..issues import ERROR, Issue
 from .. import vendor
+from .messages import describe
 
 CODE_BINDING = "Terminology_TX_NoValid_16"
 CODE_EMPTY = "fhirrug-empty-value"
@@ -172,8 +173,6 @@ _JSON_NAMES = {"boolean": "JSON boolean", "integer": "JSON integer", "number": "
 
 
 def _describe(value: Any) -> str:
-    from .schema import describe
-
     return describe(value)
 
 

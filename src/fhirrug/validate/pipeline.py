@@ -10,7 +10,7 @@ from ..config import Config
 from ..issues import ERROR, FATAL, Issue, sort_key
 from ..manifest import MANIFEST_NAME, Manifest, load_manifest
 from ..package import Package, load_files, load_package
-from ..rules import PACKAGE, RESOURCE, Rule, all_rules
+from ..rules import PACKAGE, RESOURCE, Rule, aliases_by_id, all_rules
 
 
 # Line and column of findings (fhirrug.positions); FHIRRUG_NO_POSITIONS=1 turns them off, so that
@@ -77,14 +77,11 @@ def validate_package(
     package rules see them (an answerValueSet in another file resolves) but nothing is reported
     about them and their resource stages do not run. None reports on every file.
     """
-    from ..rules.walk import reset_caches
-
     rules = all_rules() if rules is None else rules
-    reset_caches()
-    try:
-        return _validate_package(package, config, rules, only)
-    finally:
-        reset_caches()  # the caches hold the package: let it go
+    # What the rules derive (url index, Questionnaire models, walks) is kept with the package,
+    # shared by the rules of this run; a run starts from the resources as they are now.
+    package.forget()
+    return _validate_package(package, config, rules, only)
 
 
 def _validate_package(package: Package, config: Config | None, rules: list[Rule], only: set[str] | None) -> ValidationResult:
@@ -121,7 +118,7 @@ def _validate_package(package: Package, config: Config | None, rules: list[Rule]
     for piece in pieces:
         issues += model_issues[piece] if isinstance(piece, int) else piece
     if config is not None:
-        issues = config.apply(issues)
+        issues = config.apply(issues, aliases_by_id(rules))
     issues = list(dict.fromkeys(issues))  # two checks reporting the very same finding: once
     if POSITIONS:
         from ..positions import with_positions

@@ -30,11 +30,11 @@ binding, wherever the bindings stage covers the element (`fhirrug.validate.bindi
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any, Iterable
 
 from .. import vendor
 from ..issues import ERROR, FATAL, Issue
+from .messages import describe, expression  # noqa: F401 - also the names model.py imports from here
 
 CODE_MISSING_TYPE = "fhirrug-resource-type-missing"
 CODE_UNKNOWN_TYPE = "fhirrug-resource-type-unknown"
@@ -48,30 +48,6 @@ CODE_OTHER = "fhirrug-schema"
 CODE_UNAVAILABLE = "fhirrug-stage-unavailable"
 
 _PRIMITIVE_SCHEMA_TYPES = {"string", "number", "boolean", "integer"}
-
-
-def expression(prefix: str, parts: Iterable) -> str:
-    """A FHIRPath location from a JSON path: `Questionnaire` + ['item', 0, 'linkId'] ->
-    `Questionnaire.item[0].linkId`. A primitive's extension sibling `_text` is the primitive `text`."""
-    out = [prefix]
-    for part in parts:
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        else:
-            part = str(part)
-            if part.startswith("_") and len(part) > 1:
-                part = part[1:]
-            out.append(f".{part}")
-    return "".join(out)
-
-
-def describe(value: Any, limit: int = 60) -> str:
-    """A value for a message, JSON-spelled and cut short: `"foo"`, `5`, `{"a": 1, ...`."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @functools.cache

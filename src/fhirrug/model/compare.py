@@ -1,13 +1,14 @@
-"""Typed comparison functions for enableWhen, compiled once per condition.
+"""Typed comparison of an answer with an enableWhen answer: the one definition fhirrug has.
 
-A compiled test takes the list of *answer dicts* the condition sees (already empty when the
-target item is absent, unanswered or disabled) and returns True, False, or None for
-"indeterminate" (date precisions or Quantity units that cannot be compared). The caller treats
-None as false and reports a warning, as FHIRPath does with an empty result.
+`compile_test(operator, answer_key, expected)` compiles one enableWhen into a test over the
+*answer dicts* the condition sees (already empty when the target item is absent, unanswered or
+disabled); it returns True, False, or None for "indeterminate" (date precisions or Quantity units
+that cannot be compared). The engine treats None as false and reports a warning, as FHIRPath does
+with an empty result; the static analysis of the rules treats it as "cannot say".
 
-Answer dicts are the QuestionnaireResponse `answer` entries themselves; the walker only lets
+Answer dicts are the QuestionnaireResponse `answer` entries themselves; the engine only lets
 through answers whose value[x] is of a type the target item allows, so a wrongly typed answer
-never equals anything.
+never equals anything. The semantics are those of docs/enablewhen-semantics.md, section 4.
 """
 
 from __future__ import annotations
@@ -15,34 +16,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
+from .types import ANSWER_KEYS, ORDERING, UNORDERED, is_number
+
 Test = Callable[[list], "bool | None"]
 
-# enableWhen.answer[x] key -> the QuestionnaireResponse answer value[x] keys it compares against.
-ANSWER_KEYS: dict[str, tuple[str, ...]] = {
-    "answerBoolean": ("valueBoolean",),
-    "answerDecimal": ("valueDecimal", "valueInteger"),
-    "answerInteger": ("valueInteger", "valueDecimal"),
-    "answerDate": ("valueDate",),
-    "answerDateTime": ("valueDateTime",),
-    "answerTime": ("valueTime",),
-    "answerString": ("valueString",),
-    "answerCoding": ("valueCoding",),
-    "answerQuantity": ("valueQuantity",),
-    "answerReference": ("valueReference",),
-}
-
-ORDERING = (">", "<", ">=", "<=")
-OPERATORS = ("exists", "=", "!=") + ORDERING
-# enableWhen answer types that have no order: an ordering operator on them is a Questionnaire error.
-UNORDERED = ("answerBoolean", "answerCoding", "answerReference")
+__all__ = ["ANSWER_KEYS", "ORDERING", "UNORDERED", "Test", "compile_test", "make_comparator", "never"]
 
 
-def _is_number(v: Any) -> bool:
-    return (type(v) is int or type(v) is float)
+def never(answers: list) -> bool:
+    """The test of a condition that cannot hold (a broken enableWhen)."""
+    return False
+
+
+never.indeterminate = False  # type: ignore[attr-defined]
 
 
 def _cmp_numbers(a: Any, b: Any) -> int | None:
-    if not _is_number(a):
+    if not is_number(a):
         return None
     return (a > b) - (a < b)
 
@@ -93,7 +83,7 @@ def _cmp_quantity(a: Any, b: dict) -> int | None:
     if b.get("code") is None and a.get("unit") != b.get("unit"):
         return None
     x, y = a.get("value"), b.get("value")
-    if not _is_number(x) or not _is_number(y):
+    if not is_number(x) or not is_number(y):
         return None
     return (x > y) - (x < y)
 
