@@ -38,7 +38,7 @@ from fhirrug.model.graph import components
 SRC = Path(__file__).resolve().parents[1] / "src" / "fhirrug"
 
 LAYERS = (
-    ("parse", {"issues", "exitcodes", "jsonio", "positions", "xmlio", "resources", "manifest", "package", "config", "vendor", "translate", "tekstbron", "scoring", "_content", "release.tarsafe"}),
+    ("parse", {"issues", "exitcodes", "jsontypes", "jsonio", "positions", "xmlio", "resources", "manifest", "package", "config", "vendor", "translate", "tekstbron", "scoring", "_content", "release.tarsafe"}),
     ("model", {"model"}),
     ("logic", {"rules", "engine"}),
     ("apps", {"validate", "reporters", "release", "site", "spark"}),
