@@ -3,7 +3,7 @@
 Layers, lowest first (a module may import its own layer and the ones below):
 
     parse    issues, exitcodes, jsonio, positions, xmlio, resources, manifest, package, config,
-             vendor, translate, scoring, and release/tarsafe.py (the safe reader of NPM archives:
+             vendor, translate, tekstbron, scoring, and release/tarsafe.py (the safe reader of NPM archives:
              it turns bytes into resources, beside the export that writes them)
     model    model/
     logic    rules/, engine/
@@ -38,7 +38,7 @@ from fhirrug.model.graph import components
 SRC = Path(__file__).resolve().parents[1] / "src" / "fhirrug"
 
 LAYERS = (
-    ("parse", {"issues", "exitcodes", "jsonio", "positions", "xmlio", "resources", "manifest", "package", "config", "vendor", "translate", "scoring", "_content", "release.tarsafe"}),
+    ("parse", {"issues", "exitcodes", "jsontypes", "jsonio", "positions", "xmlio", "resources", "manifest", "package", "config", "vendor", "translate", "tekstbron", "scoring", "_content", "release.tarsafe"}),
     ("model", {"model"}),
     ("logic", {"rules", "engine"}),
     ("apps", {"validate", "reporters", "release", "site", "spark"}),

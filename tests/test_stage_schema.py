@@ -70,7 +70,7 @@ def test_schema_errors_map_to_code_and_fhirpath(changes, expected):
 
 
 def test_missing_and_unknown_resource_type():
-    assert found({"status": "draft"}) == {("fhirrug-resource-type-missing", "")}
+    assert found({"status": "draft"}) == {("fhirrug-resource-type-missing", "resourceType")}
     assert found({"resourceType": 3}) == {("fhirrug-resource-type-missing", "resourceType")}
     assert found({"resourceType": "Questionaire"}) == {("fhirrug-resource-type-unknown", "resourceType")}
 

@@ -4,6 +4,7 @@ no process is left behind and the caller's process is not changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -131,7 +132,8 @@ def test_worker_crash_becomes_an_issue_not_a_hang(monkeypatch, how, why):
     result = run(validate_paths, [BROKEN], parallel=True, monkeypatch=monkeypatch)
     internal = [i for i in result.issues if i.code == "fhirrug-internal-error"]
     assert internal, "a worker that died must be reported"
-    assert all(i.severity == "fatal" and i.expression == "" and why in i.message for i in internal)
+    assert all(i.severity == "fatal" and why in i.message for i in internal)
+    assert all(i.expression == json.loads(Path(i.file).read_text(encoding="utf-8"))["resourceType"] for i in internal)  # located on the resource
     # one per resource the model would have checked, none for files it never gets (bad JSON)
     assert {i.file for i in internal} < set(result.files)
     assert not any(i.file.endswith("truncated.json") for i in internal)

@@ -18,6 +18,10 @@ from .issues import FATAL, Issue
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # no real Questionnaire comes near this
 MAX_DEPTH = 128  # FHIR nests items deeply, but never this deeply
+# JSON values (objects, arrays, strings, numbers, ...) in one document: validating takes time per
+# value (~10 us across the stages), so this, not the byte size, bounds the time per file (about
+# 2 s). The package's largest resource holds under 5,000; 20 MB of `[0,0,...]` would be 10 million.
+MAX_VALUES = 150_000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -47,6 +51,11 @@ def _finite_float(text: str) -> float:
     if value in (float("inf"), float("-inf")):
         raise _NotJson(f"number {text[:40]} is too large for a JSON number (it would become Infinity)")
     return value
+
+
+# One decoder, built once: json.loads with hooks builds a new JSONDecoder per call, which was
+# most of the cost of parsing a small document (an NDJSON line).
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _has_lone_surrogate(text: str, value: Any) -> bool:
@@ -83,7 +92,20 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH) -> tuple[Any, list[Issue]]:
+def _too_many_values(value: Any, limit: int) -> bool:
+    count = 1
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        count += len(children)
+        if count > limit:
+            return True
+        stack.extend(v for v in children if isinstance(v, (dict, list)))
+    return False
+
+
+def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALUES) -> tuple[Any, list[Issue]]:
     """Parse one JSON document strictly. Returns (value or None, issues)."""
 
     def fatal(code: str, message: str) -> tuple[None, list[Issue]]:
@@ -93,7 +115,10 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH) -> tuple[A
         # FHIR XML: read into the same JSON form (fhirrug.xmlio), so every later stage is the same.
         from .xmlio import parse_xml_bytes
 
-        return parse_xml_bytes(raw, file, max_depth=max_depth)
+        value, issues = parse_xml_bytes(raw, file, max_depth=max_depth)
+        if value is not None and len(raw) >= 2 * max_values and _too_many_values(value, max_values):
+            return fatal("fhirrug-file-too-large", f"the resource holds more than {max_values:,} values, the limit (it keeps validating one file within seconds)")
+        return value, issues
     if raw.startswith(b"\xef\xbb\xbf"):
         return fatal("fhirrug-json-bom", "file starts with a UTF-8 byte-order mark, which FHIR JSON must not have")
     try:
@@ -103,7 +128,7 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH) -> tuple[A
     if not text.strip():
         return fatal("fhirrug-json-syntax", "file is empty")
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = _DECODER.decode(text)
     except _DuplicateKey as exc:
         return fatal("fhirrug-json-duplicate-key", f"duplicate key {str(exc)!r} in one JSON object")
     except RecursionError:
@@ -115,8 +140,12 @@ def parse_bytes(raw: bytes, file: str, *, max_depth: int = MAX_DEPTH) -> tuple[A
         return fatal("fhirrug-json-syntax", f"invalid JSON: {exc}")
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         return fatal("fhirrug-json-syntax", f"invalid JSON: {exc}")
-    if _depth_exceeds(value, max_depth):
+    # Fewer brackets than the limit (strings included) cannot nest deeper: skip the walk (NDJSON lines).
+    if text.count("{") + text.count("[") > max_depth and _depth_exceeds(value, max_depth):
         return fatal("fhirrug-json-too-deep", f"JSON nesting deeper than {max_depth} levels")
+    # Every value takes two bytes at least ("0,"): a shorter text cannot hold too many.
+    if len(text) >= 2 * max_values and isinstance(value, (dict, list)) and _too_many_values(value, max_values):
+        return fatal("fhirrug-file-too-large", f"the resource holds more than {max_values:,} values, the limit (it keeps validating one file within seconds)")
     if _has_lone_surrogate(text, value):
         return fatal("fhirrug-json-encoding", "a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not Unicode text")
     if not isinstance(value, dict):

@@ -33,6 +33,15 @@ _SCAN = json.scanner.make_scanner(json.JSONDecoder())  # the C scanner: parses o
 _scanstring = json.decoder.scanstring
 
 
+def _scan(text: str, offset: int):
+    """`_SCAN`, which signals bytes that are not JSON with StopIteration: a ValueError here, as
+    the callers expect (a truncated file's position lookup ended `evaluate` as an internal error)."""
+    try:
+        return _SCAN(text, offset)
+    except StopIteration as exc:
+        raise ValueError(f"no JSON value at offset {exc.value}") from None
+
+
 class _Node:
     """A JSON value at `offset` in `text`. Its children (key or index -> _Node) are found on first
     use: the members are stepped over by the C scanner, so only the containers on the paths of
@@ -71,7 +80,7 @@ def _members(text: str, offset: int):
             found[key] = _Node(text, i)
         else:
             found.append(_Node(text, i))
-        _, i = _SCAN(text, i)
+        _, i = _scan(text, i)
         i = space(text, i).end()
         if text[i] != ",":
             return found
@@ -90,7 +99,7 @@ def resource_type(text: str) -> str | None:
     node = root.children.get("resourceType") if root is not None and type(root.children) is dict else None
     if node is None:
         return None
-    value, _ = _SCAN(text, node.offset)
+    value, _ = _scan(text, node.offset)
     return value if isinstance(value, str) else None
 
 

@@ -142,10 +142,30 @@ def test_auto_takes_the_level_diff_recommends(tree: Path, tmp_path: Path):
     shutil.copytree(tree, old)
     edit_json(tree / "questionnaires/Questionnaire-zelftest.json", lambda q: q["item"][1]["answerOption"].pop())
     plan = plan_bump(tree, auto=True, baseline=load_tree(str(old)), date=DATE, validator=structural_validator)
-    assert (plan.recommended, plan.new_version) == ("major", "1.0.0")
+    # 0.1.0 is initial development (semver 0.y.z): a breaking change takes the next minor
+    assert (plan.recommended, plan.new_version) == ("major", "0.2.0")
     apply_bump(plan)
     log = (tree / "CHANGELOG.md").read_text()
-    assert "## 1.0.0 - 2026-12-01" in log and "answer option" in log and "Breaking changes (major)" in log
+    assert "## 0.2.0 - 2026-12-01" in log and "answer option" in log and "Breaking changes (major)" in log
+
+
+def test_auto_breaking_change_after_1_0_takes_the_next_major(tree: Path, tmp_path: Path):
+    apply_bump(plan_bump(tree, to="1.2.0", date=DATE, validator=structural_validator))
+    old = tmp_path / "old"
+    shutil.copytree(tree, old)
+    edit_json(tree / "questionnaires/Questionnaire-zelftest.json", lambda q: q["item"][1]["answerOption"].pop())
+    plan = plan_bump(tree, auto=True, baseline=load_tree(str(old)), date=DATE, validator=structural_validator)
+    assert (plan.recommended, plan.new_version) == ("major", "2.0.0")
+
+
+def test_a_breaking_change_in_0_y_is_released_as_the_next_minor_or_as_1_0_0(tree: Path, tmp_path: Path):
+    old = tmp_path / "old"
+    shutil.copytree(tree, old)
+    edit_json(tree / "valuesets/CodeSystem-antwoord.json", lambda cs: cs["concept"].pop())
+    assert plan_bump(tree, "minor", baseline=load_tree(str(old)), validator=structural_validator).new_version == "0.2.0"
+    assert plan_bump(tree, "major", baseline=load_tree(str(old)), validator=structural_validator).new_version == "1.0.0"
+    with pytest.raises(BumpError, match="major"):  # 0.1.1 still says "compatible"
+        plan_bump(tree, "patch", baseline=load_tree(str(old)), validator=structural_validator)
 
 
 def test_auto_text_change_is_a_patch(tree: Path, tmp_path: Path):

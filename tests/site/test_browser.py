@@ -7,7 +7,9 @@ chromedriver (nothing downloads a browser), against `fhirrug site --serve` start
   'niet herkend' route among them, all taken from the shipped examples) are given by clicking,
   and the outcome shown equals what `fhirrug evaluate` says for the same answers.
 
-FHIRRUG_SCREENSHOTS=docs/img also writes the two README screenshots there.
+FHIRRUG_SCREENSHOTS=docs/img also writes the two README screenshots there;
+FHIRRUG_CHROMEDRIVER_LOG=FILE writes chromedriver's verbose log (every command, every DevTools
+event) there, for a failure that needs more than its message.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import shutil
 import struct
 import subprocess
+import threading
 import zlib
 from pathlib import Path
 
@@ -27,7 +30,11 @@ from site_helpers import ROOT, answer_value, routes
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT_S = 60  # for a page to load: generous, a loaded 2-core CI machine is slow, a fast one never waits
 pytestmark = pytest.mark.slow
+# What chromedriver says instead of "stale element reference" when it looks at an element while
+# a navigation replaces its document (a chromedriver defect: SeleniumHQ/selenium#15401).
+NODE_GONE = ("Node with given id does not belong to the document", "No node with given id found")
 
 
 def _require_browser():
@@ -53,6 +60,8 @@ def server(fhirrug_exe):
                 url = match.group(1)
                 break
         assert url, "the server did not say where it listens"
+        # Keep reading what it writes, or a full pipe (64 kB) would stall the server.
+        threading.Thread(target=process.stderr.read, daemon=True).start()
         yield url
     finally:
         process.terminate()
@@ -77,8 +86,10 @@ def browser(tmp_path_factory):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
+    log = os.environ.get("FHIRRUG_CHROMEDRIVER_LOG")
+    service = Service(CHROMEDRIVER, service_args=["--verbose"], log_output=log) if log else Service(CHROMEDRIVER)
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(WAIT_S)
     try:
         yield driver
     finally:
@@ -176,11 +187,41 @@ def evaluated(fhirrug_exe):
     return {r["response"]: [f"{o['system']}|{o['code']}" for o in r["outcomes"]] for r in records}
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
-def test_clicking_a_book_route_shows_what_fhirrug_evaluate_says(server, browser, evaluated, tmp_path, route):
-    from selenium.webdriver.support import expected_conditions
+def _gone(element) -> bool:
+    """Whether `element`'s document has been replaced (the staleness test of Selenium's
+    `staleness_of`, which takes chromedriver's misreport of it for an error)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if any(words in (exc.msg or "") for words in NODE_GONE):
+            return True
+        raise
+    return False
+
+
+def _wait_for_answer(browser, button, link_id: str) -> None:
+    """Wait until the page the click led to is loaded and shows `link_id` answered.
+
+    A form submission is a navigation Blink starts a moment after the click, and under load
+    chromedriver's Element Click may return before it has started: the next command then runs
+    while the old page is being replaced. So wait for the old page to be gone first (after that,
+    every command waits for the new page to load), then for the new page to show the answer.
+    """
     from selenium.webdriver.support.ui import WebDriverWait
 
+    WebDriverWait(browser, WAIT_S).until(lambda d: _gone(button), f"the page stayed after answering {link_id}")
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: d.find_elements("css selector", f"[data-linkid='{link_id}'][data-answered='true']"),
+        f"the page after the click does not show {link_id} answered",
+    )
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
+def test_clicking_a_book_route_shows_what_fhirrug_evaluate_says(server, browser, evaluated, tmp_path, route):
     browser.get_log("browser")
     browser.get(server + f"fill/{route.questionnaire_id}")
     answers = route.answers()
@@ -193,7 +234,7 @@ def test_clicking_a_book_route_shows_what_fhirrug_evaluate_says(server, browser,
         link_id = item.get_attribute("data-linkid")
         button = item.find_element("css selector", f"button[data-value='{answer_value(answers[link_id][0])}']")
         button.click()
-        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(button))
+        _wait_for_answer(browser, button, link_id)
         clicked.append(link_id)
     assert sorted(clicked) == sorted(answers), "every answer of the route was offered and clicked"
     shown = [e.get_attribute("data-result-outcome") for e in browser.find_elements("css selector", "[data-result-outcome]")]

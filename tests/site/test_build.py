@@ -90,6 +90,20 @@ def test_diagram_links_resolve(site, pages):
     assert any("#item-lijst" in link for link in links) and any(link.startswith("outcome-") for link in links)
 
 
+def test_graphviz_draws_every_diagram_without_a_warning(site):
+    """Each group is its own box: no two clusters share a name (Graphviz would drop the second)
+    and no arrow into a group starts inside it."""
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz is not installed (.ci/run installs it)")
+    sources = {name: data.decode("utf-8") for name, data in site.files.items() if name.endswith("-diagram.dot")}
+    assert len(sources) >= 3
+    for name, source in sources.items():
+        clusters = re.findall(r"subgraph (cluster_\w+)", source)
+        assert len(clusters) == len(set(clusters)) and clusters, name
+        run = subprocess.run(["dot", "-Tsvg", "-o", "/dev/null"], input=source, capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and run.stderr == "", f"{name}: {run.stderr[:300]}"
+
+
 @pytest.mark.parametrize("questionnaire", QUESTIONNAIRES, ids=[q["id"] for q in QUESTIONNAIRES])
 def test_every_item_is_on_its_page_with_nl_en_and_source(pages, questionnaire):
     tree = pages[f"Questionnaire-{questionnaire['id']}.html"]
@@ -111,6 +125,40 @@ def test_every_item_is_on_its_page_with_nl_en_and_source(pages, questionnaire):
             assert marks[0]["valueCoding"]["display"] in source, item["linkId"]
         else:
             assert "Verbatim from the main source" in source, item["linkId"]
+
+
+def _tekstbron(*elements) -> dict | None:
+    """The Coding of the first tekstbron extension on `elements`, as fhirrug.toml's content documents the marking."""
+    for element in elements:
+        for ext in (element or {}).get("extension", []):
+            if ext.get("url") == TEKSTBRON:
+                return ext["valueCoding"]
+    return None
+
+
+@pytest.mark.parametrize("questionnaire", QUESTIONNAIRES, ids=[q["id"] for q in QUESTIONNAIRES])
+def test_every_answer_option_shows_its_source(pages, questionnaire):
+    """An option's display is marked on its `_display`, its Coding or its answerOption (the rule
+    fhirrug-verbatim reads it so): the options table shows that source, or 'Verbatim'."""
+    tree = pages[f"Questionnaire-{questionnaire['id']}.html"]
+    marked = 0
+    for item, _ in _items(questionnaire["item"]):
+        options = [o for o in item.get("answerOption", []) if "display" in o.get("valueCoding", {})]
+        if not options:
+            continue
+        rows = _by_id(tree, "item-" + item["linkId"]).find("./table[@class='options']").find("tbody").findall("tr")
+        shown = {text_of(row.find("td")): text_of(row.findall("td")[-1]) for row in rows}
+        for option in options:
+            coding = option["valueCoding"]
+            mark = _tekstbron(coding.get("_display"), coding, option)
+            source = shown[coding["code"]]
+            if mark:
+                marked += 1
+                assert mark["display"] in source and ("Ours" in source) == (mark["code"] == "fhirrug"), (item["linkId"], coding["code"])
+            else:
+                assert source == "Verbatim from the main source", (item["linkId"], coding["code"])
+    if questionnaire["id"] == "zelfdiagnose-lage-rugklachten":
+        assert marked, "the self-diagnosis marks some options on their answerOption"
 
 
 @pytest.mark.parametrize("questionnaire", QUESTIONNAIRES, ids=[q["id"] for q in QUESTIONNAIRES])

@@ -14,7 +14,7 @@ from ._common import cli_errors, diagnostic, fail
 @click.command("bump")
 @click.argument("part", required=False, type=click.Choice(["major", "minor", "patch"]))
 @click.option("--to", "to", metavar="X.Y.Z", help="Release exactly this version (must be greater than the current one).")
-@click.option("--auto", is_flag=True, help="Take the level fhirrug diff recommends against the previous release.")
+@click.option("--auto", is_flag=True, help="Take the level fhirrug diff recommends against the previous release (while the version is 0.y.z, a breaking change takes the next minor).")
 @click.option("--since", metavar="OLD", help="The previous release to compare with: folder, .tgz, release version or git revision (default: the current version's release, found as fhirrug diff finds 0.1.0).")
 @click.option("--status", type=click.Choice(["draft", "active", "retired"]), help="Also set the status of the package and every resource.")
 @click.option("--date", metavar="YYYY-MM-DD", help="Release date (default: today, UTC).")

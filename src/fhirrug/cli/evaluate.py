@@ -114,8 +114,8 @@ def evaluate(responses, questionnaire_file, package, output_format, strip_out, p
 
 
 def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progress, spark_master=None, spark_out=None) -> int:
-    from ..engine import Engine, strip_disabled
-    from ..engine.batch import StrippedWriter, Summary, dumps_line, evaluate_input, iter_inputs
+    from ..engine import Engine
+    from ..engine.batch import StrippedWriter, Summary, dumps_line, iter_inputs, process_input
     from ..jsonio import read_json
     from ..manifest import default_root
     from ..package import load_context
@@ -156,12 +156,10 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
     ok = False
     try:
         for item in iter_inputs(paths):
-            record, evaluation = evaluate_input(engine, item, questionnaire)
+            record = process_input(engine, item, questionnaire, writer)  # contained per response
             positions.add(record, item)
             summary.add(record)
             bar.advance()
-            if writer is not None and evaluation is not None:
-                writer.write(item, strip_disabled(evaluation.plan, item.data, evaluation))
             if output_format == "ndjson":
                 out.write(dumps_line(record) + "\n")
             elif output_format == "json":
@@ -198,7 +196,8 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
     elif summary.responses > 1 or show_progress:
         sys.stderr.write("fhirrug: " + _summary_text(result))
     if writer is not None:
-        diagnostic(f"{writer.count} stripped responses written to {strip_out}")
+        renamed = f" ({writer.renamed} renamed: their names were taken in this run)" if writer.renamed else ""
+        diagnostic(f"{writer.count} stripped responses written to {strip_out}{renamed}")
     out.flush()
     if summary.responses == 0:
         diagnostic(f"nothing to evaluate: {', '.join(paths)} holds no responses")

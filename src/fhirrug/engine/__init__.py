@@ -42,6 +42,7 @@ from collections import OrderedDict
 from typing import Any, Iterable
 
 from ..issues import ERROR, FATAL, Issue
+from ..jsontypes import shown
 from ..model import model_for
 from ..model.contained import contained_questionnaire, with_contained_valuesets
 from ..model.valuesets import expand_valuesets
@@ -180,7 +181,7 @@ class Engine:
         if questionnaire is None:
             if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
                 kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
-                return None, [Issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {kind!r}", file, "")]
+                return None, [Issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {shown(kind)}", file, QR)]
             reference = response.get("questionnaire")
             if isinstance(reference, str) and reference.startswith("#"):  # contained in the response
                 questionnaire, issues = contained_questionnaire(response, reference)

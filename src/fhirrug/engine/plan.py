@@ -17,6 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from ..issues import ERROR, FATAL, WARNING, Issue
+from ..jsontypes import json_type, shown
 from ..model import QuestionnaireModel, build
 from ..model import problems as P
 from ..model.compare import never
@@ -28,6 +29,12 @@ from .repeats import compile_repeats
 from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances, repetition_issues, strip_disabled
 
 _never = never
+
+
+# Items plus enableWhen conditions beyond which a plan is not compiled to Python code (and so has
+# no fast path): CPython's compiler is superlinear on long functions and long `and` chains, so a
+# 30,000-condition Questionnaire took seconds to compile. The package's largest has 218.
+GENERATE_LIMIT = 5000
 
 
 class Cond:
@@ -208,7 +215,7 @@ class Plan:
         walk = _Walk(self, file)
         if not isinstance(response, dict) or response.get("resourceType") != "QuestionnaireResponse":
             kind = response.get("resourceType") if isinstance(response, dict) else type(response).__name__
-            walk.issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {kind!r}", "")
+            walk.issue("fhirrug-not-a-response", FATAL, f"expected a QuestionnaireResponse, found {shown(kind)}", QR)
             return Evaluation(self, response, walk.issues, file, flags=[False] * len(self.nodes))
         reference = response.get("questionnaire")
         if isinstance(reference, str) and self.url and reference.partition("|")[0] != self.url:
@@ -337,7 +344,7 @@ class Plan:
             return f"{expression}.operator"
         if problem == "no-answer":
             return f"{expression}.answer"
-        if problem == "answer-not-object":
+        if problem in ("answer-not-object", "answer-json-type"):
             return f"{expression}.{condition.answer_keys[0]}"
         if problem == "type":
             if condition.target is not None and condition.target.type in ("group", "display"):
@@ -367,6 +374,8 @@ class Plan:
             return f"operator {operator!r} cannot order {key[6:]} values; the condition is false"
         if problem == "answer-not-object":
             return f"{key} is not an object; the condition is false"
+        if problem == "answer-json-type":
+            return f"{key} is a JSON {json_type(condition.element[key])}, not a {VALUE_TYPE_NAMES['value' + key[6:]]}; the condition is false"
         if target is not None and target.type in ("group", "display"):
             return f"enableWhen on the {target.type} item '{target.linkId}', which never has answers; the condition sees none"
         return f"{key} cannot match an answer of the {target.type} item '{target.linkId}'; no answer ever equals it"
@@ -416,6 +425,8 @@ class Plan:
         """
         if not self.flat or not self.nodes:
             return None
+        if len(self.nodes) + sum(len(n.conds) for n in self.nodes if n.conds) > GENERATE_LIMIT:
+            return None  # compiling would cost more than it saves: the generic loop decides
         namespace: dict = {"E": ()}
         lines = ["def enable(A):"]
         for index in sorted(self.cyclic):

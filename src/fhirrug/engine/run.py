@@ -28,6 +28,8 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from ..issues import ERROR, FATAL, INFORMATION, WARNING, Issue
+from ..jsontypes import bad_coding_part, coding_key, is_hashable_scalar, json_type
+from ..jsontypes import shown as _shown
 from ..model.constraints import check_item
 from ..model.types import VALUE_TYPE_NAMES, VALUE_TYPE_OK
 from .findings import QR
@@ -220,8 +222,10 @@ class _Walk:
 
     def unknown(self, link_id: Any, parent: Node | None, path: str, i: int) -> None:
         elsewhere = self.plan.by_linkid.get(link_id) if isinstance(link_id, str) else None
-        if not isinstance(link_id, str) or not link_id:
+        if link_id is None or link_id == "":
             self.issue("Questionnaire_QR_Item_NoLinkId", ERROR, "item has no linkId", f"{path}.item[{i}]")
+        elif not isinstance(link_id, str):
+            self.issue("fhirrug-qr-structure", ERROR, f"linkId is a JSON {json_type(link_id)}, not a string", f"{path}.item[{i}].linkId")
         elif elsewhere is not None:
             where = f"under '{elsewhere.parent.linkId}'" if elsewhere.parent is not None else "at the top level"
             here = f"under '{parent.linkId}'" if parent is not None else "at the top level"
@@ -282,13 +286,13 @@ class _Walk:
             self.issue("Questionnaire_QR_Item_WrongType", ERROR, f"Answer value must be of the type {expected} not {found}", f"{here}.value.ofType({found})")
             return False
         if not VALUE_TYPE_OK[key](value):
-            self.issue("fhirrug-qr-value", ERROR, f"{key} {value!r} is not a valid {found}", f"{here}.value.ofType({found})")
+            self.issue("fhirrug-qr-value", ERROR, f"{key} {_shown(value)} is not a valid {found}", f"{here}.value.ofType({found})")
             return False
         if key == "valueCoding":
             return self.coding(node, value, here)
         if node.has_options and node.option_values is not None:
             probe = (key, value if not isinstance(value, dict) else value.get("reference"))
-            if probe not in node.option_values:
+            if not is_hashable_scalar(probe[1]) or probe not in node.option_values:
                 if node.type == "open-choice" and key == "valueString":
                     return True
                 if not any(k == key for k, _ in node.option_values):
@@ -302,6 +306,10 @@ class _Walk:
     def coding(self, node: Node, coding: dict, here: str) -> bool:
         system, code = coding.get("system"), coding.get("code")
         expression = f"{here}.value.ofType(Coding)"
+        bad = bad_coding_part(coding)
+        if bad is not None:  # untrusted JSON: a system or code that is a list or object
+            self.issue("fhirrug-qr-value", ERROR, f"Coding.{bad} is a JSON {json_type(coding[bad])}, not a string", f"{expression}.{bad}")
+            return False
         if node.has_options:
             if not node.options and not node.option_codes:
                 self.issue("Questionnaire_QR_Item_NoOptionsCoding", ERROR, "Option list has no option values of type coding", here)
@@ -386,9 +394,10 @@ def evaluate_flat(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
             if type(item) is not dict:
                 walk.issue("fhirrug-qr-structure", ERROR, "item is not an object", f"{path}.item[{i}]")
                 continue
-            node = index.get(item.get("linkId"))
+            link_id = item.get("linkId")
+            node = index.get(link_id) if type(link_id) is str else None
             if node is None:
-                walk.unknown(item.get("linkId"), parent, path, i)
+                walk.unknown(link_id, parent, path, i)
                 continue
             if node.constraints is not None:  # value constraints (model/constraints.py)
                 walk.constrain(node, item, items, path, i, response)
@@ -412,7 +421,7 @@ def evaluate_flat(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
                     a = ans[0]
                     if type(a) is dict and len(a) == 1:
                         value = a.get(fast_key)
-                        if type(value) is node.fast_type and (node.fast_options is None or (value.get("system"), value.get("code")) in node.fast_options):
+                        if type(value) is node.fast_type and (node.fast_options is None or coding_key(value) in node.fast_options):
                             answered.append(k)
                             # The response's own one-answer list is the answer list (never mutated).
                             answers[k] = ans if not prev else prev + ans
@@ -568,9 +577,10 @@ def evaluate_instances(plan: Plan, response: dict, walk: _Walk) -> Evaluation:
             if type(item) is not dict:
                 walk.issue("fhirrug-qr-structure", ERROR, "item is not an object", f"{path}.item[{i}]")
                 continue
-            node = index.get(item.get("linkId"))
+            link_id = item.get("linkId")
+            node = index.get(link_id) if type(link_id) is str else None
             if node is None:
-                walk.unknown(item.get("linkId"), pnode, path, i)
+                walk.unknown(link_id, pnode, path, i)
                 continue
             if node.constraints is not None:  # value constraints (model/constraints.py)
                 walk.constrain(node, item, items, path, i, response)
@@ -731,7 +741,8 @@ def strip_disabled(plan: Plan, response: dict, evaluation: Evaluation | None = N
             if not isinstance(item, dict):
                 out.append(twin)
                 continue
-            node = index.get(item.get("linkId"))
+            link_id = item.get("linkId")
+            node = index.get(link_id) if type(link_id) is str else None
             on = evaluation.item_enabled(item, node)
             if on is False:
                 continue

@@ -55,6 +55,7 @@ CONDITION = {
     "exists-not-boolean": EXISTS_NOT_BOOLEAN,
     "not-orderable": NOT_ORDERABLE,
     "answer-not-object": WRONG_JSON_TYPE,
+    "answer-json-type": PRIMITIVE_TYPE,
     "type": ANSWER_TYPE,
 }
 

@@ -186,7 +186,7 @@ class Item:
         codes = self.item.get("code")
         for coding in codes if isinstance(codes, list) else ():
             if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-                if codesystems is None or coding.get("system") in codesystems:
+                if codesystems is None or (_hashable(coding.get("system")) and coding.get("system") in codesystems):
                     return {"system": coding.get("system"), "code": coding["code"], "display": coding.get("display")}
         return None
 
@@ -195,7 +195,7 @@ class Item:
 
 
 # Problems of one enableWhen that make its test `never` (the condition cannot hold).
-BROKEN = frozenset({"no-operator", "operator", "no-answer", "answers", "exists-not-boolean", "not-orderable", "answer-not-object"})
+BROKEN = frozenset({"no-operator", "operator", "no-answer", "answers", "exists-not-boolean", "not-orderable", "answer-not-object", "answer-json-type"})
 
 
 class Condition:
@@ -209,7 +209,8 @@ class Condition:
     problems: what is wrong with it, in the order a reader reports them: at most one of
       `no-target`, `self`, `inner`, `after` (the target comes later: a warning), then at most one
       of `no-operator`, `operator` (not an R4 operator), `no-answer`, `answers` (several, or not of
-      an R4 type), `exists-not-boolean` (que-7), `not-orderable`, `answer-not-object`, `type`
+      an R4 type), `exists-not-boolean` (que-7), `not-orderable`, `answer-not-object`,
+      `answer-json-type` (a primitive answer[x] of another JSON type: `"answerString": 3`), `type`
       (the answer type cannot match the target's answers; the target is a group or display item).
     problem: why the static analysis cannot use it (`no-target`, `self`, `inner` or `type`), or None.
     test: the compiled comparison (`compare.compile_test`); `compare.never` when broken.
@@ -386,6 +387,8 @@ class QuestionnaireModel:
             problems.append("not-orderable")
         elif key in OBJECT_ANSWERS and not isinstance(element[key], dict):
             problems.append("answer-not-object")
+        elif not VALUE_TYPE_OK["value" + key[6:]](element[key]):
+            problems.append("answer-json-type")  # untrusted JSON: "answerString": 3 was compared with '>'
         elif target is not None and not _fits(operator, key, target):
             problems.append("type")
         condition.problems = tuple(problems)

@@ -172,6 +172,11 @@ def plan_bump(
         if recommended == "none":
             raise BumpError(f"nothing changed since {baseline.label}; there is nothing to release")
         part = recommended
+        if part == "major" and Version.parse(manifest.version).major == 0:
+            # Semantic versioning 0.y.z: the initial development phase, where a breaking change
+            # takes the next minor (Cargo's and commitizen's major_version_zero reading). 1.0.0
+            # says "stable" and is a decision for the content owner (`bump major`), not diff's.
+            part = "minor"
     try:
         new = next_version(manifest.version, part, to)
     except VersionError as exc:
@@ -218,7 +223,7 @@ def _level_of(old: Version, new: Version) -> str:
     if new.major != old.major:
         return "major"
     if new.minor != old.minor:
-        return "minor"
+        return "major" if old.major == 0 else "minor"  # 0.y.z: a new y may break (see plan_bump)
     return "patch"
 
 

@@ -483,7 +483,7 @@ def replay_responses(old: list[dict], new: list[dict], failures: list[ReplayFail
     for name, resources in (("old", old), ("new", new)):
         systems = [r["url"] for r in resources if isinstance(r, dict) and r.get("resourceType") == "CodeSystem" and isinstance(r.get("url"), str)]
         try:
-            contexts[name] = (systems, expand_valuesets(resources))
+            contexts[name] = (systems, expand_valuesets(resources, strict=True))
         except Exception as exc:  # noqa: BLE001 - malformed terminology: no replay can be trusted
             raise DiffError(f"cannot expand the ValueSets of {name.upper()} to replay the stored responses ({type(exc).__name__}: {exc}); `fhirrug validate` shows what is wrong") from exc
     changes = []

@@ -84,5 +84,8 @@ RULES += [
     _code("Questionnaire_QR_Q_WrongType", ERROR, "The response's questionnaire canonical names a resource that is not a Questionnaire."),
     _code("fhirrug-not-a-response", FATAL, "What should be a QuestionnaireResponse is not one."),
     _code("fhirrug-qr-too-deep", FATAL, "Items nested too deeply to evaluate."),
+    # `fhirrug evaluate` on a Bundle (fhirrug.engine.batch): nothing in it is dropped silently.
+    _code("fhirrug-bundle-entry", ERROR, "A Bundle entry that cannot hold a response: not an object, no resource, a resource without resourceType.", "https://hl7.org/fhir/R4/bundle.html"),
+    _code("fhirrug-bundle-empty", ERROR, "A Bundle with no entries, or with no QuestionnaireResponse among them.", "https://hl7.org/fhir/R4/bundle.html"),
 ]
 RULES += [_code(code, severity, summary, _SEMANTICS) for code, severity, summary in CONSTRAINT_CODES]  # model/constraints.py

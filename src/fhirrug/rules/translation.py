@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ..jsontypes import json_type
 from ..translate import (
     TRANSLATED_RESOURCE_TYPES,
     TRANSLATION_URL,
@@ -89,7 +90,8 @@ def translation_invalid(resource: dict, ctx) -> Iterator[Finding]:
             seen.add(lang.lower())
             if own_language and lang.lower() == own_language.lower():
                 yield Finding(where, f"translation into {lang!r}, the resource's own language")
-    yield from _misplaced(resource, resource.get("resourceType", "Resource"))
+    root = resource.get("resourceType")
+    yield from _misplaced(resource, root if isinstance(root, str) else "Resource")
 
 
 def _check_parts(extension: dict, where: str) -> Iterator[Finding]:
@@ -102,6 +104,9 @@ def _check_parts(extension: dict, where: str) -> Iterator[Finding]:
     counts: dict[str, int] = {}
     for i, part in enumerate(parts):
         url = part.get("url") if isinstance(part, dict) else None
+        if url is not None and not isinstance(url, str):  # untrusted JSON: a url that is a list or object
+            yield Finding(f"{where}.extension[{i}].url", f"the url of a translation part is a JSON {json_type(url)}, not a string")
+            continue
         counts[url] = counts.get(url, 0) + 1
         if url == "lang":
             if not isinstance(part.get("valueCode"), str) or not part["valueCode"].strip():

@@ -37,12 +37,12 @@ from pathlib import Path
 from typing import Iterator
 
 from ..issues import ERROR
+from ..tekstbron import TEKSTBRON_URL, Mark, mark, text_mark
 from .registry import Finding, Rule, rule_decorator
 
 RULES: list[Rule] = []
 rule = rule_decorator(RULES)
 
-TEKSTBRON_URL = "https://fhir.fhirrug.nl/StructureDefinition/tekstbron"
 _SPEC = TEKSTBRON_URL
 
 
@@ -66,34 +66,18 @@ class Sources:
 # ---------------------------------------------------------------------------------------------
 # Which source each text is attributed to
 # ---------------------------------------------------------------------------------------------
-def _mark(element) -> tuple[str, str | None] | None:
-    """(code, system) of the tekstbron extension on `element`, if any."""
-    if not isinstance(element, dict):
-        return None
-    for extension in element.get("extension") or ():
-        if isinstance(extension, dict) and extension.get("url") == TEKSTBRON_URL:
-            coding = extension.get("valueCoding")
-            if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-                system = coding.get("system")
-                return coding["code"], system if isinstance(system, str) else None
-    return None
-
-
-def _claim(expression: str, holder: dict, key: str, *owners, default) -> Claim | None:
+def _claim(expression: str, holder: dict, key: str, *owners, default: Mark | None) -> Claim | None:
     value = holder.get(key)
     if not isinstance(value, str):
         return None
-    mark = _mark(holder.get("_" + key))
-    for owner in (holder, *owners):
-        mark = mark or _mark(owner)
-    code, system = mark or default or (None, None)
-    return Claim(expression, value, code, system)
+    found = text_mark(holder, key, *owners) or default
+    return Claim(expression, value, found.code if found else None, found.system if found else None)
 
 
 def claims(resource: dict) -> Iterator[Claim]:
     """Every content text of a Questionnaire or CodeSystem with the source it is attributed to."""
     kind = resource.get("resourceType")
-    default = _mark(resource)
+    default = mark(resource)
     if kind == "Questionnaire":
         yield from _items(resource.get("item"), "Questionnaire", default)
     elif kind == "CodeSystem":

@@ -147,6 +147,17 @@ class QuestionnaireLogic:
                     del best[shown:]
         return RouteSummary(table.count, table.truncated, table.unreached, counts, shortest)
 
+    def route_inputs(self) -> list:
+        """What the routes are computed from, as JSON: the Questionnaire and the expansions and
+        code systems its plan was compiled with (the key of `routecache`)."""
+        plan = self._plan
+        valuesets = None if plan.valuesets is None else sorted(
+            [str(url), sorted(([str(s), str(c)] for s, c in codes), key=tuple) if codes is not None else None]
+            for url, codes in plan.valuesets.items()
+        )
+        codesystems = None if plan.codesystems is None else sorted(str(c) for c in plan.codesystems)
+        return [plan.questionnaire, valuesets, codesystems]
+
     def evaluate(self, response: dict) -> FillResult:
         plan = self._plan
         evaluation = plan.evaluate(response)

@@ -61,6 +61,8 @@ def dot_source(q: QuestionnaireView, content: SiteContent) -> str:
         '  edge [fontname="Helvetica", fontsize=9];',
     ]
     first_node: dict[str, str] = {}  # group linkId -> a node drawn inside it (head of edges into the group)
+    cluster_of: dict[str, str] = {}  # group linkId -> its cluster
+    inside_of: dict[str, set[str]] = {}  # node -> the clusters around it
     counter = [0]
 
     def node_id(link_id: str) -> str:
@@ -74,6 +76,7 @@ def dot_source(q: QuestionnaireView, content: SiteContent) -> str:
                 continue
             if view.type == "group" and not item.outcome and view.children:
                 counter[0] += 1
+                cluster = f"cluster_{counter[0]}"  # taken before the nested groups number theirs
                 body = emit(view.children, indent + "  ")
                 if not body:
                     if not item.conditions:
@@ -81,8 +84,13 @@ def dot_source(q: QuestionnaireView, content: SiteContent) -> str:
                     body = [f"{indent}  {node_id(view.link_id)} [shape=box, style=dashed, label={_quote(view.label)}, URL={_quote(q.page + '#' + view.anchor)}];"]
                     inside.append(node_id(view.link_id))
                 first_node[view.link_id] = _first(body)
+                cluster_of[view.link_id] = cluster
+                for line in body:
+                    match = re.match(r"\s*(n_\w+) \[", line)
+                    if match:
+                        inside_of.setdefault(match.group(1), set()).add(cluster)
                 label = view.label + (": " + _short(view.text.first, 40) if view.text and view.label != view.link_id else "")
-                lines_out = [f"{indent}subgraph cluster_{counter[0]} {{", f"{indent}  label={_quote(label)}; style=rounded; color=\"#6b7a8f\"; URL={_quote(q.page + '#' + view.anchor)};"]
+                lines_out = [f"{indent}subgraph {cluster} {{", f"{indent}  label={_quote(label)}; style=rounded; color=\"#6b7a8f\"; URL={_quote(q.page + '#' + view.anchor)};"]
                 lines_out += body
                 lines_out.append(f"{indent}}}")
                 inside += lines_out
@@ -117,13 +125,12 @@ def dot_source(q: QuestionnaireView, content: SiteContent) -> str:
                 continue
             label = _edge_label(condition, q, several and item.behavior == "all")
             attrs = [f"label={_quote(label)}"]
-            if lhead is not None:
-                cluster = _cluster_of(lines, lhead, first_node)
-                if cluster:
-                    attrs.append(f"lhead={cluster}")
+            tail = node_id(condition.question)
+            if lhead is not None and cluster_of[lhead] not in inside_of.get(tail, ()):
+                attrs.append(f"lhead={cluster_of[lhead]}")  # the arrow ends at the group's box (not from inside it)
             if several and item.behavior == "all":
                 attrs.append("style=dashed")
-            lines.append(f"  {node_id(condition.question)} -> {head} [{', '.join(attrs)}];")
+            lines.append(f"  {tail} -> {head} [{', '.join(attrs)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -134,21 +141,6 @@ def _first(body: list[str]) -> str:
         if match:
             return match.group(1)
     return ""
-
-
-def _cluster_of(lines: list[str], link_id: str, first_node: dict[str, str]) -> str | None:
-    """The cluster name whose body holds the group's first node (for lhead)."""
-    target = first_node.get(link_id)
-    stack: list[str] = []
-    for line in lines:
-        stripped = line.strip()
-        if stripped.startswith("subgraph cluster_"):
-            stack.append(stripped.split()[1])
-        elif stripped == "}" and stack:
-            stack.pop()
-        elif target and stripped.startswith(target + " ["):
-            return stack[-1] if stack else None
-    return None
 
 
 def _edge_label(condition, q: QuestionnaireView, conjunct: bool) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .adapter import Condition, PackageLogic, QuestionnaireLogic
-from .texts import EMPTY, Languages, Source, Text
+from .texts import EMPTY, Languages, Text
 from .words import EnableWords, boolean_text, enable_words, plain_value
 
 # Routes shown per outcome: the shortest ones (the full table is `fhirrug paths`).
@@ -170,8 +170,8 @@ class SiteContent:
                 return self.languages.text(resource, key)
         return self.languages.plain(f"{resource.get('resourceType')}/{resource.get('id')}")
 
-    def text(self, parent: Any, key: str, inherited: Source | None = None) -> Text:
-        return self.languages.text(parent, key, inherited)
+    def text(self, parent: Any, key: str, *owners: Any) -> Text:
+        return self.languages.text(parent, key, *owners)
 
     def coding_display(self, system: str | None, code: str | None, fallback: dict | None = None) -> Text:
         """A Coding's display: the package CodeSystem's concept (with translations), else the
@@ -238,15 +238,16 @@ class SiteContent:
         item_logic = logic.items.get(item.get("linkId"))
         if item_logic is None or not item_logic.options:
             return []
-        own = {}
+        own = {}  # (system, code) -> (its Coding, its answerOption): the option's own display and its mark
         for option in item.get("answerOption") or ():
             coding = option.get("valueCoding") if isinstance(option, dict) else None
             if isinstance(coding, dict):
-                own[(coding.get("system"), coding.get("code"))] = coding
+                own[(coding.get("system"), coding.get("code"))] = (coding, option)
         views = []
         for coding in item_logic.options:
             system, code = coding.get("system") or "", coding.get("code") or ""
-            display = self.text(own[(coding.get("system"), coding.get("code"))], "display") if (coding.get("system"), coding.get("code")) in own and isinstance(own[(coding.get("system"), coding.get("code"))].get("display"), str) else self.coding_display(system, code, coding)
+            mine, option = own.get((coding.get("system"), coding.get("code")), (None, None))
+            display = self.text(mine, "display", option) if mine is not None and isinstance(mine.get("display"), str) else self.coding_display(system, code, coding)
             views.append(OptionView(system, code, display, f"{system}|{code}"))
         return views
 
@@ -296,23 +297,35 @@ class SiteContent:
 
     def add_routes(self) -> None:
         """Compute the routes of every Questionnaire with outcomes (the costly part of a build;
-        narratives do without). The biggest table is computed in a forked process meanwhile
-        (`start_routes`), when one was started."""
+        narratives do without). A summary an earlier build stored (`routecache`) is used as it
+        is; the others are computed in forked processes meanwhile (`start_routes`), when
+        started, and stored."""
+        from . import routecache
+
         jobs = getattr(self, "_route_jobs", None) or self.start_routes(parallel=False)
         for q in self.questionnaires:
             if q.page in jobs:
-                self._apply_routes(q, jobs[q.page].result() if hasattr(jobs[q.page], "result") else jobs[q.page])
+                digest, job = jobs[q.page]
+                summary = job.result() if hasattr(job, "result") else job
+                if hasattr(job, "result"):
+                    routecache.store(digest, summary)
+                self._apply_routes(q, summary)
         self._route_jobs = None
 
     def start_routes(self, parallel: bool = True) -> dict:
         """Start computing the routes; `add_routes` collects them."""
+        from . import routecache
         from .background import Background
 
         jobs: dict = {}
         for q in self.questionnaires:
             if q.logic.outcomes:
-                compute = (lambda logic=q.logic: logic.route_summary(MAX_ROUTES, ROUTES_SHOWN))
-                jobs[q.page] = Background(compute) if parallel else compute()
+                digest = routecache.key(q.logic.route_inputs(), MAX_ROUTES, ROUTES_SHOWN)
+                summary = routecache.load(digest)
+                if summary is None:
+                    compute = (lambda logic=q.logic: logic.route_summary(MAX_ROUTES, ROUTES_SHOWN))
+                    summary = Background(compute) if parallel else _Computed(compute())
+                jobs[q.page] = (digest, summary)
         self._route_jobs = jobs
         return jobs
 
@@ -485,6 +498,16 @@ class SiteContent:
         if codes is None:
             return None
         return [(s, c, self.coding_display(s, c)) for s, c in sorted(codes, key=lambda sc: (str(sc[0]), _code_key(str(sc[1]))))]
+
+
+class _Computed:
+    """A summary computed in this process, collected like a Background one (and so stored)."""
+
+    def __init__(self, value: Any):
+        self._value = value
+
+    def result(self) -> Any:
+        return self._value
 
 
 def _walk_concepts(concepts: Any):

@@ -52,7 +52,16 @@ def _stage(stage, resource: dict, file: str) -> list[Issue]:
         return stage.check(resource, file)
     except Exception as exc:  # noqa: BLE001
         name = stage.__name__.rsplit(".", 1)[-1]
-        return [Issue("fhirrug-internal-error", FATAL, f"stage {name} failed: {type(exc).__name__}: {exc}", file, "")]
+        return [Issue(INTERNAL_ERROR, FATAL, f"stage {name} failed: {type(exc).__name__}: {exc}", file, _root(resource))]
+
+
+INTERNAL_ERROR = "fhirrug-internal-error"
+
+
+def _root(resource) -> str:
+    """The FHIRPath of a resource as a whole: its type (`Questionnaire`), for a finding about all of it."""
+    kind = resource.get("resourceType") if isinstance(resource, dict) else None
+    return kind if isinstance(kind, str) and kind.isidentifier() else "Resource"
 
 
 def validate_package(
@@ -99,11 +108,14 @@ def _validate_package(package: Package, config: Config | None, rules: list[Rule]
             for data, resource_type, prefix in _with_contained(resource.data, resource.resource_type):
                 for rule in resource_rules:
                     if rule.applies_to(resource_type):
-                        found = _run(rule, _resource_findings(rule, data, ctx, file), file)
+                        found = _run(rule, _resource_findings(rule, data, ctx, file), file, resource_type)
                         pieces.append(found if prefix is None else [_inside(i, resource_type, prefix) for i in found])
         ctx = RuleContext(package)
+        # A package rule that fails is reported on the package's fhirrug.toml (it is about them all).
+        manifest = str(package.manifest.path) if package.manifest is not None else ""
         for rule in package_rules:
-            pieces.append([i for i in _run(rule, _package_findings(rule, package, ctx), "") if wanted(i.file) or not i.file])
+            found = _run(rule, _package_findings(rule, package, ctx), manifest, "")
+            pieces.append([i for i in found if wanted(i.file) or not i.file or i.code == INTERNAL_ERROR])
         model_issues = batch.results()
     for piece in pieces:
         issues += model_issues[piece] if isinstance(piece, int) else piece
@@ -154,12 +166,15 @@ def _package_findings(rule: Rule, package: Package, ctx: RuleContext):
     return lambda: (f if isinstance(f, Issue) else Issue(rule.id, rule.severity, f.message, f.file, f.expression) for f in rule.check(package, ctx))
 
 
-def _run(rule: Rule, produce, file: str) -> list[Issue]:
-    """A rule that crashes is a bug in fhirrug, but the user still gets every other finding."""
+def _run(rule: Rule, produce, file: str, expression: str) -> list[Issue]:
+    """A rule that crashes is a bug in fhirrug, but the user still gets every other finding (the
+    rule's findings on this resource before it failed included)."""
+    found: list[Issue] = []
     try:
-        return list(produce())
+        found.extend(produce())
     except Exception as exc:  # noqa: BLE001 - reported as a fatal issue, never a traceback
-        return [Issue("fhirrug-internal-error", FATAL, f"rule {rule.id} failed: {type(exc).__name__}: {exc}", file, "")]
+        found.append(Issue(INTERNAL_ERROR, FATAL, f"rule {rule.id} failed: {type(exc).__name__}: {exc}", file, expression))
+    return found
 
 
 def expand_paths(paths: list[Path]) -> tuple[list[Path], Manifest | None]:

@@ -489,7 +489,7 @@ def _validate(resource: dict, resource_type: str, prefix: str, file: str, out: l
 
 def _check_one(resource: dict, prefix: str | None, file: str) -> list[Issue]:
     if "resourceType" not in resource:
-        return [Issue(CODE_MISSING_TYPE, FATAL, "no resourceType: cannot tell what kind of FHIR resource this is", file, prefix or "")]
+        return [Issue(CODE_MISSING_TYPE, FATAL, "no resourceType: cannot tell what kind of FHIR resource this is", file, f"{prefix}.resourceType" if prefix else "resourceType")]
     resource_type = resource["resourceType"]
     if not isinstance(resource_type, str):
         return [Issue(CODE_MISSING_TYPE, FATAL, f"resourceType is {describe(resource_type)}, not a string", file, f"{prefix}.resourceType" if prefix else "resourceType")]
