@@ -658,3 +658,22 @@ def test_repeating_groups_hypothesis(medication_plan, seed, hows):
     for how in hows:
         response = mutate(medication_plan, response, rnd, how)
     agree(medication_plan, response)
+
+
+def test_a_required_repeating_group_inside_a_group_is_missing_only_under_its_present_parent():
+    """The repeating group's own required check reads its parent's presence (found by
+    hypothesis, seed 15293937: the generated code named P without having it)."""
+    quest = q(item("outer", "group", item("outer.x"), item("g", "group", item("g.a"), required=True, repeats=True)))
+    plan = compile(quest)
+    assert plan.fast is not None
+    x = ans("outer.x", {"valueBoolean": True})
+    cases = [
+        {k: v for k, v in qr().items() if k != "item"},  # the parent left out: nothing is missing
+        qr({"linkId": "outer", "item": [x]}),  # the parent present, the group missing
+        qr({"linkId": "outer", "item": [x, {"linkId": "g", "item": [ans("g.a", {"valueBoolean": False})]}]}),
+    ]
+    verdicts = []
+    for response in cases:
+        assert agree(plan, response)  # the fast path took it, and agrees with the general walker
+        verdicts.append(plan.evaluate(copy.deepcopy(response)).valid)
+    assert verdicts == [True, False, True]

@@ -114,9 +114,9 @@ def compile_repeats(plan):
         for g0, decide, empty in groups:
             reps = V[g0]  # the (V, P) of each repetition (the walker's)
             if reps is None:  # not in the response: one repetition without answers
-                flags, miss, off = decide(((empty, empty),), F, V, False)
+                flags, miss, off = decide(((empty, empty),), F, V, P, False)
             else:
-                flags, miss, off = decide(reps, F, V, True)
+                flags, miss, off = decide(reps, F, V, P, True)
             missing = missing or miss
             disabled = disabled or off
             F[g0:g0 + len(flags)] = flags  # enabled in at least one repetition
@@ -189,9 +189,10 @@ def _outer_source(plan, KIND, outer: list[int], const) -> list[str] | None:
 
 
 def _inner_source(plan, KIND, g0: int, g1: int, scope_of: list, const) -> list[str] | None:
-    """`scope{g0}(reps, F, V, present) -> (flags, missing, disabled)`: the repetitions of the
+    """`scope{g0}(reps, F, V, P, present) -> (flags, missing, disabled)`: the repetitions of the
     repeating group at plan index g0 (its items g0 .. g1 - 1). reps: the (v, p) arrays of each
-    repetition (by index - g0), F and V the outside flags and values, present whether the
+    repetition (by index - g0), F, V and P the outside flags, values and presence (a required
+    group is missing only under a present parent), present whether the
     repetitions are in the response (else one stands for the group left out). flags: by index -
     g0, enabled in at least one repetition; missing: in some repetition a required item (or the
     group itself) is enabled, under a present parent, and unanswered; disabled: in some
@@ -239,7 +240,7 @@ def _inner_source(plan, KIND, g0: int, g1: int, scope_of: list, const) -> list[s
     questions = [k for k in range(g0 + 1, g1) if KIND[k] == _QUESTION and e(k) != "True"]
     # In at least one repetition: a{k} for the items whose flag is not the same in all of them.
     varying = [k for k in range(g0 + 1, g1) if e(k) not in _CONSTANT and e(k) != f"f{g0}"]
-    lines = [f"def scope{g0}(reps, F, V, present):"]
+    lines = [f"def scope{g0}(reps, F, V, P, present):"]
     lines += ["    " + line for line in once]
     lines.append("    missing = disabled = False")
     lines += [f"    a{k} = False" for k in varying]
