@@ -126,3 +126,19 @@ def test_atomic_write_failure_leaves_the_old_file(tmp_path, monkeypatch):
         atomic_write(path, "new\n")
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH, MAX_DEPTH + 1])
+def test_depth_limit_on_mixed_nesting_beside_wide_levels(depth):
+    """The depth check (level by level) finds the one deep branch among wide shallow ones, through
+    objects and arrays alike, exactly at the limit."""
+    deep: object = 0
+    for level in range(depth - 1):
+        deep = {"item": deep, "linkId": str(level)} if level % 2 else [deep, 1, "x"]  # one level each
+    document = {"resourceType": "QuestionnaireResponse", "wide": [[{"a": [1]}] for _ in range(50)], "deep": deep}
+    # the top object, then depth - 1 levels of `deep`, of which the last is a container: depth levels
+    value, issues = parse_bytes(json.dumps(document).encode(), "f.json")
+    if depth == MAX_DEPTH:
+        assert issues == [] and value == document
+    else:
+        assert [i.code for i in issues] == ["fhirrug-json-too-deep"]
