@@ -74,3 +74,30 @@ def test_batch_collector_leaves_an_earlier_freeze_alone():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_fhirrug_evaluate_streams_inside_a_batch_collector(monkeypatch):
+    """The CLI's batch loop runs with the raised threshold and what was alive frozen, and puts
+    the collector back as it was afterwards."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from fhirrug.cli import main
+    from fhirrug.engine import batch
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    seen = []
+    real = batch.process_input
+
+    def spy(*args, **kwargs):
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "process_input", spy)
+    before = gc.get_threshold()
+    files = sorted(str(p) for p in examples.glob("QuestionnaireResponse-zelfdiagnose-*.json"))[:3]
+    result = CliRunner().invoke(main, ["evaluate", "--format", "ndjson", *files])
+    assert result.exit_code in (0, 1), result.output
+    assert len(seen) == 3 and all(threshold == THRESHOLD and frozen for threshold, frozen in seen)
+    assert gc.get_threshold() == before

@@ -116,6 +116,7 @@ def evaluate(responses, questionnaire_file, package, output_format, strip_out, p
 def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progress, spark_master=None, spark_out=None) -> int:
     from ..engine import Engine
     from ..engine.batch import StrippedWriter, Summary, dumps_line, iter_inputs, process_input
+    from ..engine.collector import BatchCollector
     from ..jsonio import read_json
     from ..manifest import default_root
     from ..package import load_context
@@ -155,27 +156,31 @@ def _run(paths, questionnaire_file, package_dir, output_format, strip_out, progr
         pass
     ok = False
     try:
-        for item in iter_inputs(paths):
-            record = process_input(engine, item, questionnaire, writer)  # contained per response
-            positions.add(record, item)
-            summary.add(record)
-            bar.advance()
-            if output_format == "ndjson":
-                out.write(dumps_line(record) + "\n")
-            elif output_format == "json":
-                out.write(("\n    " if first else ",\n    ") + dumps_line(record))
-            elif output_format == "text":
-                out.write(_render_text(record, item.where))
-            else:
-                if len(single) < 1:
-                    single.append(record)
-                    continue
-                if len(single) == 1:
-                    out.write('{"resourceType": "Bundle", "type": "collection", "entry": [\n')
-                    out.write(json.dumps({"resource": _outcome(single[0])}, ensure_ascii=False))
-                    single.append(None)
-                out.write(",\n" + json.dumps({"resource": _outcome(record)}, ensure_ascii=False))
-            first = False
+        # The garbage collector tuned for a stream (fhirrug.engine.collector): a response of
+        # thousands of repetitions no longer costs more than linear.
+        with BatchCollector(engine) as collector:
+            for item in iter_inputs(paths):
+                record = process_input(engine, item, questionnaire, writer)  # contained per response
+                collector.after()
+                positions.add(record, item)
+                summary.add(record)
+                bar.advance()
+                if output_format == "ndjson":
+                    out.write(dumps_line(record) + "\n")
+                elif output_format == "json":
+                    out.write(("\n    " if first else ",\n    ") + dumps_line(record))
+                elif output_format == "text":
+                    out.write(_render_text(record, item.where))
+                else:
+                    if len(single) < 1:
+                        single.append(record)
+                        continue
+                    if len(single) == 1:
+                        out.write('{"resourceType": "Bundle", "type": "collection", "entry": [\n')
+                        out.write(json.dumps({"resource": _outcome(single[0])}, ensure_ascii=False))
+                        single.append(None)
+                    out.write(",\n" + json.dumps({"resource": _outcome(record)}, ensure_ascii=False))
+                first = False
         ok = True
     finally:
         bar.close()
