@@ -11,6 +11,9 @@ Targets (printed as PASS/FAIL; this is a script, not a test):
   cold validate with positions against the same with FHIRRUG_NO_POSITIONS=1, on the package and on
   a copy of it in which every file has findings (a second declared language, so that every text
   lacks a translation): the files with findings are the ones that are re-scanned.
+Also printed, for the fork policy of the model stage (docs/validation-stages.md): the cold
+validate with both of its choices forced (FHIRRUG_WORKERS=0 and 2) beside the policy's own, and
+what the policy chooses at the load average printed.
 """
 
 from __future__ import annotations
@@ -100,6 +103,14 @@ def main() -> int:
 
     warm_env = {**os.environ, "FHIRRUG_CACHE_DIR": str(scratch / "warm")}
     validate_time, validate_cpu, validate_code = best_of([str(exe), "validate"], args.repeat, args.root, empty_cache_env)
+    # The fork policy (fhirrug.validate.model.workers_wanted) against both of its choices, forced.
+    forced = {}
+    for workers in ("0", "2"):
+        forced[workers] = best_of([str(exe), "validate"], args.repeat, args.root, lambda w=workers: {**empty_cache_env(), "FHIRRUG_WORKERS": w})
+    sys.path.insert(0, str(REPO / "src"))
+    from fhirrug.validate.model import workers_wanted
+
+    chosen = workers_wanted(setting="auto")
     subprocess.run([str(exe), "validate"], cwd=args.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=warm_env)
     warm_time, warm_cpu, warm_code = best_of([str(exe), "validate"], args.repeat, args.root, lambda: warm_env)
     # Positions: the same cold validate with and without them, on the package and on a copy with
@@ -137,12 +148,16 @@ def main() -> int:
         ("fhirrug --help", help_time, help_cpu, f"exit {help_code}"),
         (f"fhirrug validate ({count} files), cold", validate_time, validate_cpu, f"exit {validate_code}, empty model cache"),
         (f"fhirrug validate ({count} files), warm", warm_time, warm_cpu, f"exit {warm_code}, model cache filled"),
+        ("  cold, FHIRRUG_WORKERS=0 (one process)", forced["0"][0], forced["0"][1], ""),
+        ("  cold, FHIRRUG_WORKERS=2 (two workers)", forced["2"][0], forced["2"][1], ""),
     ]
     load = f", load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" if hasattr(os, "getloadavg") else ""
     print(f"best of {args.repeat} runs, {sys.executable}, project {args.root}{load}")
     print(f"{'command':<44} {'wall s':>8} {'- baseline':>11} {'x baseline':>11} {'cpu s':>8}")
     for name, seconds, cpu, note in rows:
         print(f"{name:<44} {seconds:8.3f} {seconds - baseline:11.3f} {seconds / baseline:11.1f} {cpu:8.3f}  {note}")
+    print(f"the fork policy at the load now chooses {chosen} worker(s) (the cold row above); "
+          f"forced: one process {forced['0'][0]:.3f} s, two workers {forced['2'][0]:.3f} s")
     results = [
         (f"cold validate (empty cache) <= {VALIDATE_TARGET_S:.2f} s", validate_time <= VALIDATE_TARGET_S, f"{validate_time:.3f} s"),
         (f"validate, unchanged package (cache filled) <= {VALIDATE_TARGET_S:.2f} s", warm_time <= VALIDATE_TARGET_S, f"{warm_time:.3f} s"),

@@ -246,18 +246,42 @@ def test_fork_failure_falls_back_to_in_process(monkeypatch):
     ],
 )
 def test_workers_follow_the_free_cores(load, cpus, setting, expected):
-    assert model.workers_wanted(load=load, cpus=cpus, setting=setting) == expected
+    assert model.workers_wanted(load=load, cpus=cpus, setting=setting, running=None) == expected
+
+
+@pytest.mark.parametrize(
+    ("load", "running", "expected"),
+    [
+        (4.5, 4, 0),  # busy now as over the last minute
+        (1.6, 0, 2),  # the average lags: nothing else runs now
+        (1.6, 1, 1),
+        (0.2, 3, 2),  # a burst now, a quiet minute: the fewer counts
+    ],
+)
+def test_workers_count_what_runs_now_when_the_average_lags(load, running, expected):
+    assert model.workers_wanted(load=load, cpus=2, setting="", running=running) == expected
 
 
 def test_workers_read_the_environment_and_the_load(monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (3.9, 3.0, 2.0))
     monkeypatch.setattr(model, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(model, "_running_others", lambda: 3)
     assert model.workers_wanted() == 0
     monkeypatch.setenv("FHIRRUG_WORKERS", "2")
     assert model.workers_wanted() == 2
     monkeypatch.setenv("FHIRRUG_WORKERS", "auto")
     monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 3.0, 2.0))  # the last minute counts
     assert model.workers_wanted() == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.9, 3.0, 2.0))
+    monkeypatch.setattr(model, "_running_others", lambda: 0)  # nothing else runnable now
+    assert model.workers_wanted() == 2
+
+
+def test_running_others_reads_proc_loadavg():
+    if not Path("/proc/loadavg").exists():
+        pytest.skip("no /proc/loadavg")
+    running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+    assert 0 <= model._running_others() <= running  # this process is one of them
 
 
 @forking

@@ -275,20 +275,31 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def workers_wanted(load: float | None = None, cpus: int | None = None, setting: str | None = None) -> int:
+def _running_others() -> int | None:
+    """Processes runnable right now besides this one (/proc/loadavg's 'running/total'), or None."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as handle:
+            return max(0, int(handle.read().split()[3].split("/")[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def workers_wanted(load: float | None = None, cpus: int | None = None, setting: str | None = None, running: int | None = -1) -> int:
     """How many worker processes (0, 1 or 2) the model stage should fork, by this policy:
 
     - FHIRRUG_WORKERS (or `setting`) "0" or "1": none (one process); "2" or more: two, whatever
-      the load (a quiet machine the load average has not caught up with, or a benchmark);
-      unset, "auto" or anything else: decided by the load, as follows.
+      the load; unset, "auto" or anything else: decided by the load, as follows.
     - A worker only pays when a core is free for it: on a busy machine the fork and the extra
       process cost more than they save (issue 18: 13.0 s with workers against 11.8 s without, on
-      a 2-core machine at load 4-5). The cores free are the usable CPUs (sched_getaffinity) less
-      the 1-minute load average, rounded: one worker per free core, at most two. On 2 quiet
-      cores (load < 0.5) that is two, at load 0.5-1.5 one, above 1.5 none. Without a load
-      average (not Unix), the load counts as 0.
+      a 2-core machine at load 4-5). The cores busy are the 1-minute load average, or the
+      processes runnable right now besides this one when fewer (the average lags: it still
+      counts work that has ended, this process's own earlier runs among it); the cores free are
+      the usable CPUs (sched_getaffinity) less those, rounded: one worker per free core, at most
+      two. On 2 cores: busy < 0.5 two workers, 0.5-1.5 one, above 1.5 none. Without a load
+      average (not Unix) the machine counts as idle.
 
-    `load` and `cpus` are for tests (the machine's are read when None)."""
+    `load`, `cpus` and `running` (None: unknown) are for tests; the machine's are read when
+    not given."""
     setting = (os.environ.get("FHIRRUG_WORKERS", "") if setting is None else setting).strip().lower()
     if setting in ("0", "1"):
         return 0
@@ -301,7 +312,10 @@ def workers_wanted(load: float | None = None, cpus: int | None = None, setting: 
             load = os.getloadavg()[0]
         except (AttributeError, OSError):
             load = 0.0
-    return max(0, min(MAX_WORKERS, int(cpus - load + 0.5)))
+    if running == -1:
+        running = _running_others()
+    busy = load if running is None else min(load, running)
+    return max(0, min(MAX_WORKERS, int(cpus - busy + 0.5)))
 
 
 def fork_possible() -> bool:
