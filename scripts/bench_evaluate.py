@@ -197,19 +197,23 @@ def takes_fast_path(plan, response) -> bool:
     return True
 
 
+def parse_lines(lines: list[bytes]) -> None:
+    """The baseline loop: json.loads of every line."""
+    for line in lines:
+        json.loads(line)
+
+
+def evaluate_lines(lines: list[bytes], evaluate) -> None:
+    """json.loads, then evaluate + .valid + .outcomes, of every line (what a pipeline asks)."""
+    for line in lines:
+        ev = evaluate(json.loads(line))
+        ev.valid
+        ev.outcomes
+
+
 def general_walker(plan, lines: list[bytes], rounds: int) -> float:
     """Evaluation alone by the general walker (the plan without its fast path), us per response."""
-    def parse(ls):
-        for line in ls:
-            json.loads(line)
-
-    def run(ls):
-        for line in ls:
-            ev = plan.evaluate(json.loads(line))
-            ev.valid
-            ev.outcomes
-
-    return (best_of(rounds, run, lines) - best_of(rounds, parse, lines)) * 1e6
+    return (best_of(rounds, lambda ls: evaluate_lines(ls, plan.evaluate), lines) - best_of(rounds, parse_lines, lines)) * 1e6
 
 
 def alone(result: dict) -> float:
@@ -316,16 +320,10 @@ def scaling(rounds: int) -> list[dict]:
         row = {"items": len(plan.nodes), "compile_ms": compile_ms(questionnaire, rounds=3)}
         for label, responses in (("full", full), ("one group", one)):
             lines = [json.dumps(r).encode() for r in responses]
-
-            def parse(ls):
-                for line in ls:
-                    json.loads(line)
+            parse = parse_lines
 
             def run(ls, evaluate=plan.evaluate):
-                for line in ls:
-                    ev = evaluate(json.loads(line))
-                    ev.valid
-                    ev.outcomes
+                evaluate_lines(ls, evaluate)
 
             timings = [(best_of(rounds, parse, lines), best_of(rounds, run, lines)) for _ in range(2)]
             floor = min(t[0] for t in timings)
@@ -392,15 +390,10 @@ def scaling_repetitions(rounds: int, engine) -> list[dict]:
     for repetitions in (10, 1000, 5000):
         lines = repetition_responses(plan, repetitions, max(4, 20000 // repetitions))
 
-        def parse(ls):
-            for line in ls:
-                json.loads(line)
+        parse = parse_lines
 
         def run(ls, evaluate=plan.evaluate):
-            for line in ls:
-                ev = evaluate(json.loads(line))
-                ev.valid
-                ev.outcomes
+            evaluate_lines(ls, evaluate)
 
         row = {"repetitions": repetitions, "responses": len(lines)}
         for collector in ("off", "on", "batch"):

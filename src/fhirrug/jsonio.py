@@ -7,12 +7,13 @@ Writing is atomic: a temp file in the same folder, fsync, os.replace, fsync of t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 from .issues import FATAL, Issue
 
@@ -189,8 +190,16 @@ def dumps(value: Any) -> str:
 
 def atomic_write(path: Path | str, text: str | bytes) -> None:
     """Replace `path` with `text` so that a reader sees either the old or the new file, never a mix."""
-    path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
+    with atomic_file(path) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path | str) -> Iterator[BinaryIO]:
+    """A binary file to write (a report written piece by piece) that replaces `path` when the
+    block ends without an exception, as `atomic_write` does; else it is removed."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp creates 0600; keep the replaced file's mode, else the usual umask-based 0666.
@@ -200,7 +209,7 @@ def atomic_write(path: Path | str, text: str | bytes) -> None:
             mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

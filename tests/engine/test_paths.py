@@ -140,3 +140,24 @@ def test_paths_into_a_closed_pipe_is_quiet_with_the_sigpipe_status(fhirrug_exe):
     )
     assert pipeline.stderr == ""
     assert pipeline.stdout.startswith('{"items": {') and pipeline.stdout.endswith(" status=141\n")
+
+
+def test_a_stream_that_fails_leaves_the_old_output(tmp_path):
+    """emit_stream (the writer of `paths --output`): a failure halfway keeps the old file whole
+    and leaves no temp file; a finished stream replaces it, keeping its mode."""
+    import os
+
+    from fhirrug.cli._common import emit_stream
+
+    out = tmp_path / "paths.json"
+    out.write_text("old", encoding="utf-8")
+    os.chmod(out, 0o640)
+    with pytest.raises(RuntimeError):
+        with emit_stream(out, chunk=4) as write:
+            write("new, and more than one chunk")
+            raise RuntimeError("halfway")
+    assert out.read_text(encoding="utf-8") == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["paths.json"]
+    with emit_stream(out, chunk=4) as write:
+        for piece in ("a", "bcdef", "g\n"):
+            write(piece)
+    assert out.read_text(encoding="utf-8") == "abcdefg\n" and (out.stat().st_mode & 0o777) == 0o640

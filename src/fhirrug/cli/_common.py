@@ -176,15 +176,14 @@ def emit(text: str, output: Path | None = None) -> None:
 def emit_stream(output: Path | None = None, chunk: int = 1 << 16) -> Iterator:
     """As `emit`, for a report written piece by piece (one too big to hold in memory): yields
     `write(text)`. To stdout as it comes (a reader that goes away ends the command at once with
-    status 141, as `stdout_gone` says: the verdict on what was never written is unknown), or into a temp file beside `output` that replaces it when the block ends
-    without an exception (atomically, as `emit` writes: fsync, os.replace, fsync of the folder;
-    the file keeps its mode)."""
-    import tempfile
-
-    from ..jsonio import fsync_dir
+    status 141, as `stdout_gone` says: the verdict on what was never written is unknown), or to
+    `output`, replaced atomically when the block ends without an exception (`jsonio.atomic_file`,
+    as `emit` writes)."""
+    from ..jsonio import atomic_file
 
     pending: list[bytes] = []
     size = 0
+    sink = click.get_binary_stream("stdout") if output is None else None
 
     def write(text: str) -> None:
         nonlocal size
@@ -194,50 +193,20 @@ def emit_stream(output: Path | None = None, chunk: int = 1 << 16) -> Iterator:
         if size >= chunk:
             flush()
 
-    if output is None:
-        stream = click.get_binary_stream("stdout")
-
-        def flush() -> None:
-            nonlocal size
-            stream.write(b"".join(pending))
-            pending.clear()
-            size = 0
-
-        try:
-            yield write
-            flush()
-            stream.flush()
-        except BrokenPipeError:
-            stdout_gone()
-        return
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    handle = os.fdopen(fd, "wb")
-
     def flush() -> None:
         nonlocal size
-        handle.write(b"".join(pending))
+        sink.write(b"".join(pending))
         pending.clear()
         size = 0
 
-    try:
+    if output is None:
         try:
-            mode = output.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
+            yield write
+            flush()
+            sink.flush()
+        except BrokenPipeError:
+            stdout_gone()
+        return
+    with atomic_file(output) as sink:
         yield write
         flush()
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        os.replace(tmp, output)
-    except BaseException:
-        handle.close()
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(output.parent)

@@ -538,6 +538,16 @@ def _generate(plan, KIND: tuple, every: bool = False):
     return decide
 
 
+def _flag(node, KIND, e, const, used, unanswered=frozenset()) -> str | None:
+    """The generated expression of a node's flag: its parent's and its conditions', folded (None:
+    a condition the generated code cannot decide)."""
+    parent = e(node.parent.index) if node.parent is not None else None
+    if node.conds is None:
+        return parent or "True"
+    terms = _terms(node, KIND, e, parent, const, used, unanswered)
+    return None if terms is None else _fold(parent, terms, node.any)
+
+
 def _fold(parent: str | None, terms: list[str], any_: bool) -> str:
     """`parent and (t1 and/or t2 ...)` with the constant terms folded away; "True" or "False"
     when the result is known while compiling. Every term is a bool expression, so is the result."""
@@ -582,15 +592,9 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
         return names.get(k) or f"e{k}"
 
     for k in block:
-        node = nodes[k]
-        parent = e(node.parent.index) if node.parent is not None else None
-        if node.conds is None:
-            flag = parent or "True"
-        else:
-            terms = _terms(node, KIND, e, parent, const, used, unanswered)
-            if terms is None:
-                return None
-            flag = _fold(parent, terms, node.any)
+        flag = _flag(nodes[k], KIND, e, const, used, unanswered)
+        if flag is None:
+            return None
         if k in plan.cyclic:  # read before it is decided (as False): a variable of its own
             lines.append(f"e{k} = {flag}")
         elif flag in _CONSTANT or flag.isidentifier():

@@ -36,7 +36,7 @@ from operator import or_
 from typing import Any
 
 from ..issues import ERROR, WARNING
-from .fast import _CONSTANT, _QUESTION, _SCOPE, Declined, _descendants, _fold, _terms, kinds, level, walk
+from .fast import _CONSTANT, _QUESTION, _SCOPE, Declined, _descendants, _flag, kinds, level, walk
 
 
 def compile_repeats(plan):
@@ -138,15 +138,9 @@ def _enable_lines(plan, KIND, ks, mine, e, names, const, used) -> list[str] | No
     nodes = plan.nodes
     lines = []
     for k in ks:
-        node = nodes[k]
-        parent = e(node.parent.index) if node.parent is not None else None
-        if node.conds is None:
-            flag = parent or "True"
-        else:
-            terms = _terms(node, KIND, e, parent, const, used)
-            if terms is None:
-                return None
-            flag = _fold(parent, terms, node.any)
+        flag = _flag(nodes[k], KIND, e, const, used)
+        if flag is None:
+            return None
         if flag in _CONSTANT or flag.isidentifier():
             names[k] = flag
         else:

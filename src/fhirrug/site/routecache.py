@@ -24,27 +24,21 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..validate import cachekeys
 from .adapter import RouteSummary
 
 FORMAT = b"fhirrug-site-routes-1"
 
 
 def folder() -> Path | None:
-    from ..validate.model import cache_dir
-
-    model = cache_dir()  # <cache>/model-accepted, or None when caching is off
-    return None if model is None else model.parent / "site-routes"
+    return cachekeys.folder("site-routes")
 
 
 @functools.cache
 def _salt() -> bytes:
     from .. import __version__
 
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return b"\n".join([FORMAT, __version__.encode(), digest.hexdigest().encode()])
+    return b"\n".join([FORMAT, __version__.encode(), cachekeys.source_digest().encode()])
 
 
 def key(inputs: Any, max_routes: int, shown: int) -> str | None:

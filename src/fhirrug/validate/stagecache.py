@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from . import cachekeys
 from ..issues import FATAL, Issue
 
 FORMAT = b"fhirrug-stages-1"
@@ -32,22 +33,15 @@ Found = tuple[list[Issue], list[Issue]]  # (schema, bindings)
 
 
 def folder() -> Path | None:
-    from .model import cache_dir
-
-    model = cache_dir()  # <cache>/model-accepted, or None when caching is off
-    return None if model is None else model.parent / "stages"
+    return cachekeys.folder("stages")
 
 
 @functools.cache
 def _salt() -> bytes:
     from .. import __version__
 
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update((package / "vendor" / "checksums.json").read_bytes())
-    return b"\n".join([FORMAT, __version__.encode(), digest.hexdigest().encode()])
+    checksums = (Path(__file__).resolve().parents[1] / "vendor" / "checksums.json").read_bytes()
+    return b"\n".join([FORMAT, __version__.encode(), cachekeys.source_digest().encode(), checksums])
 
 
 def key(data: dict, raw: bytes | None) -> str | None:
