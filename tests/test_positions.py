@@ -7,10 +7,12 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fhirrug import exitcodes
 from fhirrug.issues import Issue
-from fhirrug.positions import locate, with_positions
+from fhirrug.positions import line_columns, locate, with_positions
 
 from test_acceptance import run
 
@@ -143,3 +145,12 @@ def test_evaluate_reports_line_and_column_of_a_response_and_of_a_bundle_entry(fh
             assert (issue["line"], issue["column"]) == (text.count("\n", 0, opening) + 1, opening - text.rfind("\n", 0, opening)), path.name
         text_report = run(fhirrug_exe, "evaluate", path, cwd=tmp_path).stdout
         assert f"{path.name}:{records[0]['issues'][0]['line']}:" in text_report.replace(str(tmp_path) + "/", "")
+
+
+@given(st.text(alphabet="a\n{é", max_size=200), st.lists(st.integers(min_value=0, max_value=200), max_size=30))
+def test_line_columns_agree_with_counting_from_the_start(text, offsets):
+    # Each column used to search back to the previous newline from scratch: on a one-line file
+    # (minified JSON) that was the whole file per finding. The incremental count must agree.
+    offsets = [o for o in offsets if o <= len(text)]
+    expected = {o: (text.count("\n", 0, o) + 1, o - text.rfind("\n", 0, o)) for o in offsets}
+    assert line_columns(text, offsets) == expected

@@ -139,10 +139,13 @@ def _walk(root: _Node, expression: str) -> int | None:
 def line_columns(text: str, offsets: Iterable[int]) -> dict[int, tuple[int, int]]:
     """offset -> 1-based (line, column in code points), counting the newlines once, in order."""
     out = {}
-    line, previous = 1, 0
+    line, previous, line_start = 1, 0, -1  # line_start: the offset of the newline before the line
     for offset in sorted(set(offsets)):
-        line += text.count("\n", previous, offset)
-        out[offset] = (line, offset - text.rfind("\n", 0, offset))
+        newlines = text.count("\n", previous, offset)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", previous, offset)  # searches only what is new: linear overall
+        out[offset] = (line, offset - line_start)
         previous = offset
     return out
 

@@ -108,6 +108,18 @@ def test_a_line_longer_than_the_limit_is_reported_without_being_held(tmp_path, m
     assert peak < 3 * 1024 * 1024  # the 24 MB line was never in memory: flat
 
 
+@pytest.mark.parametrize("data", ["", "\n", " \n\n\t\n"])
+def test_stdin_of_nothing_is_nothing_to_evaluate_as_an_ndjson_file_of_blank_lines(tmp_path, data):
+    # Empty standard input was one invalid record ("file is empty", exit 1) while the same bytes
+    # in a .ndjson file are no response at all (exit 2): one answer for the same bytes.
+    path = tmp_path / "leeg.ndjson"
+    path.write_text(data)
+    from_file, from_stdin = run(path, "--format", "ndjson"), run("-", "--format", "ndjson", input=data)
+    assert (from_file.exit_code, from_file.stdout) == (2, "")
+    assert (from_stdin.exit_code, from_stdin.stdout) == (2, "")
+    assert "nothing to evaluate" in from_stdin.stderr
+
+
 def test_pretty_printed_document_on_stdin_is_one_document_not_many_lines():
     # A broken pretty-printed resource used to be taken for NDJSON: one "invalid line" per line.
     text = json.dumps(RESPONSE, indent=2).replace('"status"', '"id": "x",\n  "status"', 1)

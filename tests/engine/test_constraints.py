@@ -154,6 +154,37 @@ def test_a_malformed_constraint_is_a_questionnaire_issue_and_is_not_checked():
     assert found(questionnaire, qr({"valueString": "anything"})) == set()
 
 
+def test_a_backtracking_regex_from_an_untrusted_questionnaire_cannot_stall_a_batch():
+    # A response's contained Questionnaire (or one given with --questionnaire) is input like any
+    # other. With Python's re, (a+)+$ against 40 a's and a '!' backtracks for hours; the child is
+    # given 60 s, which only a hang exceeds (RE2 answers in microseconds).
+    import subprocess
+    import sys
+
+    program = (
+        "import fhirrug, json, sys\n"
+        "q = json.loads(sys.argv[1])\n"
+        "r = json.loads(sys.argv[2])\n"
+        "print(sorted(i.code for i in fhirrug.evaluate(q, r).issues))\n"
+    )
+    questionnaire = q("string", ext("regex", valueString="(a+)+$"))
+    response = qr({"valueString": "a" * 40 + "!"})
+    import json
+
+    result = subprocess.run([sys.executable, "-c", program, json.dumps(questionnaire), json.dumps(response)], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "['QUESTIONNAIRE_QR_ITEM_STRING_REGEX']", result.stderr
+
+
+@pytest.mark.parametrize(("pattern", "reason"), [(r"(a)\1", "back references"), (r"(?=a)a", "back references and lookaround"), ("(unclosed", "missing )")])
+def test_a_regex_that_needs_backtracking_or_is_no_regex_is_reported_and_not_checked(pattern, reason, capfd):
+    questionnaire = q("string", ext("regex", valueString=pattern))
+    issues = fhirrug.engine.compile(questionnaire).issues
+    assert [(i.code, i.expression) for i in issues] == [("fhirrug-constraint-invalid", "Questionnaire.item[0].extension[0]")]
+    assert reason in issues[0].message
+    assert found(questionnaire, qr({"valueString": "anything"})) == set()
+    assert capfd.readouterr().err == ""  # RE2's own error log stays off
+
+
 def test_items_without_constraints_get_no_constraint_object():
     plan = fhirrug.engine.compile(q("string"))
     assert plan.nodes[0].constraints is None

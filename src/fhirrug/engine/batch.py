@@ -222,6 +222,8 @@ def _stdin_inputs(stream: IO[bytes]) -> Iterator[Input]:
         else:
             yield Input("-", 1, None, [Issue("fhirrug-file-too-large", FATAL, f"standard input is over the limit of {MAX_FILE_BYTES} bytes and is not NDJSON", "-", "")])
         return
+    if not head.strip():
+        return  # nothing at all (an upstream step found nothing): no response, as NDJSON of blank lines
     data, issues = parse_bytes(head, "-")
     if data is None and _looks_like_ndjson(head):
         yield from _ndjson_lines((head,), "-")

@@ -38,6 +38,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import re2
+
 from ..issues import ERROR, INFORMATION, WARNING, Issue
 from . import ucum
 
@@ -56,6 +58,30 @@ REFERENCE_RESOURCE = CORE + "questionnaire-referenceResource"
 # also reads): fhirrug has no FHIRPath engine, so such an item's enabledness is unknown.
 ENABLE_WHEN_EXPRESSIONS = (SDC + "sdc-questionnaire-enableWhenExpression", "http://phr.kanta.fi/StructureDefinition/fiphr-ext-questionnaire-enablewhen")
 UCUM_SYSTEM = "http://unitsofmeasure.org"
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a pattern RE2 refuses is our finding, not a line on stderr
+
+
+def compile_regex(pattern: str):
+    """The regex extension's pattern, compiled by RE2: matching takes time linear in the answer,
+    whatever the pattern. The pattern comes with the Questionnaire, which may be untrusted (given
+    with --questionnaire, or contained in a response): Python's backtracking `re` takes
+    exponential time on patterns such as `(a+)+$`, so one response could stall a whole batch.
+    Raises ValueError for a pattern that is not a regex, or that needs backtracking (back
+    references, lookaround), which RE2 does not do; such a constraint is reported, not checked."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError):
+            raise ValueError(reason) from None
+        raise ValueError(f"{reason}: back references and lookaround need backtracking, which fhirrug does not do on patterns it is given") from None
+    except (TypeError, OverflowError) as exc:  # pragma: no cover - a str always reaches RE2
+        raise ValueError(str(exc)) from None
+
 
 INDETERMINATE = "fhirrug-constraint-indeterminate"
 INVALID = "fhirrug-constraint-invalid"
@@ -91,7 +117,7 @@ class ItemConstraints:
         self.item_type = item_type
         self.max_length: int | None = None
         self.min_length: int | None = None
-        self.regex: re.Pattern | None = None
+        self.regex: Any = None  # an RE2 pattern (compile_regex)
         self.regex_text: str | None = None
         self.entry_format: str | None = None
         self.max_decimal_places: int | None = None
@@ -170,8 +196,8 @@ def compile_item(item: dict, item_type: str, expression: str) -> tuple[ItemConst
                 bad(where, "regex needs a valueString")
                 continue
             try:
-                c.regex, c.regex_text = re.compile(value), value
-            except (re.error, RecursionError, OverflowError) as exc:
+                c.regex, c.regex_text = compile_regex(value), value
+            except ValueError as exc:
                 bad(where, f"regex {value!r} is not a regular expression fhirrug can use ({exc})")
                 continue
         elif url == ENTRY_FORMAT and isinstance(value, str):
