@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -53,8 +54,15 @@ def test_wheel_carries_vendored_definitions(wheel):
 @pytest.mark.slow
 def test_installed_wheel_validates_its_embedded_content_outside_the_repository(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False, system_site_packages=True)
+    venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
+    # The dependencies come from the test environment: a .pth line adds its site-packages after the
+    # new venv's own (where the wheel goes), without running its .pth files, so the editable
+    # install of the repository stays out of sight. (system_site_packages would give the base
+    # interpreter's, which may lack them: the model stage then reported "fhir.resources could not
+    # be imported" and the test still passed.)
+    site = next((env_dir / "lib").glob("python3*/site-packages"))
+    (site / "test-dependencies.pth").write_text("\n".join(sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})) + "\n")
     # The test environment already has the dependencies; install only fhirrug itself from the wheel.
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)]
@@ -74,7 +82,11 @@ def test_installed_wheel_validates_its_embedded_content_outside_the_repository(w
         env=env,
     )
     assert "Traceback" not in result.stderr, result.stderr
+    assert "internal error" not in result.stderr, result.stderr
     report = json.loads(result.stdout)
+    assert not [i for i in report["issues"] if "could not be imported" in i["message"]], "a dependency is missing: not every stage ran"
+    origin = subprocess.run([str(python), "-c", "import fhirrug; print(fhirrug.__file__)"], capture_output=True, text=True, env=env, cwd=elsewhere).stdout
+    assert str(env_dir) in origin, f"fhirrug was imported from {origin}, not from the installed wheel"
     files = {Path(f).name for f in _validated_files(report)}
     assert any("/_content/" in f for f in _validated_files(report)), "did not validate the embedded content"
     assert "Questionnaire-zelfdiagnose-lage-rugklachten.json" in files

@@ -141,3 +141,21 @@ def test_model_stage_overlap_index_answers_as_the_pairwise_check(reported, where
     from fhirrug.validate.model import _Reported
 
     assert _Reported(reported).overlaps(where) == any(_overlaps_reference(where, other) for other in reported)
+
+
+@pytest.mark.parametrize("prop", [1.5, {"code": "letterlijk"}, "letterlijk"])
+@pytest.mark.parametrize("code", ["ours", ["a", "list"]])
+def test_verbatim_rule_on_a_concept_property_that_is_no_array(project, prop, code):
+    # The long fuzz run: `CodeSystem.concept[1].property` a number made fhirrug-verbatim crash
+    # (an internal error instead of the schema's finding).
+    import shutil
+
+    shutil.copytree(ROOT / "sources", project / "sources")
+    path = project / "valuesets" / "CodeSystem-tekstbron.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["concept"][1]["property"] = prop
+    data["concept"][0]["code"] = code
+    _write(project, "valuesets", path.name, data)
+    _, issues = validate(project)
+    assert [i for i in issues if i["code"] == "fhirrug-internal-error"] == []
+    assert any(i["file"].endswith(path.name) and i["expression"].startswith("CodeSystem.concept[1].property") for i in issues)

@@ -197,6 +197,22 @@ def _check_records(tally: Tally, result, expected: int, what: str, started: floa
     return records
 
 
+def _one_pretty_printed_document(lines: list[bytes]) -> bool:
+    """Standard input is NDJSON unless (README, "Bad input") its first line is a lone `{` or `[`
+    and none of its first 64 lines is a JSON object on its own: then it is one pretty-printed
+    document (a mutant truncated to its first byte looks exactly like that)."""
+    lines = [line for line in lines if line.strip()]
+    if len(lines) < 2 or lines[0].strip() not in (b"{", b"["):
+        return False
+    for line in lines[:64]:
+        try:
+            if isinstance(json.loads(line), dict):
+                return False
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            pass
+    return True
+
+
 def evaluate_responses(project: Project, mutants: list[Mutant], tally: Tally, form: str = "ndjson") -> None:
     """`fhirrug evaluate --format ndjson` on mutated responses: one NDJSON file (a line each),
     standard input, one .json file each, or one Bundle of them all."""
@@ -207,6 +223,8 @@ def evaluate_responses(project: Project, mutants: list[Mutant], tally: Tally, fo
         # A line of only whitespace is no response at all in NDJSON: not counted as one.
         expected = sum(1 for line in lines if line.strip())
         data = b"\n".join(lines) + b"\n"
+        if form == "stdin" and _one_pretty_printed_document(lines):
+            expected = 1  # documented: read as one broken document, reported once
         if form == "stdin":
             started = time.perf_counter()
             result = _invoke(["evaluate", "--format", "ndjson", "--no-progress", "-"], input=data)

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..issues import ERROR
+from ..jsontypes import as_list, is_text
 from ..tekstbron import TEKSTBRON_URL, Mark, mark, text_mark
 from .registry import Finding, Rule, rule_decorator
 
@@ -214,9 +215,9 @@ def verbatim_codes(package) -> dict[tuple[str, str], bool]:
             for concept in concepts if isinstance(concepts, list) else ():
                 if not isinstance(concept, dict):
                     continue
-                for prop in concept.get("property") or ():
-                    if isinstance(prop, dict) and prop.get("code") == "letterlijk" and isinstance(prop.get("valueBoolean"), bool):
-                        out[(data["url"], concept.get("code"))] = prop["valueBoolean"]
+                for prop in as_list(concept.get("property")):  # untrusted: a number, an object
+                    if isinstance(prop, dict) and prop.get("code") == "letterlijk" and isinstance(prop.get("valueBoolean"), bool) and is_text(concept.get("code")):
+                        out[(data["url"], concept["code"])] = prop["valueBoolean"]
                 walk(concept.get("concept"))
 
         walk(data.get("concept"))
