@@ -677,3 +677,20 @@ def test_a_required_repeating_group_inside_a_group_is_missing_only_under_its_pre
         assert agree(plan, response)  # the fast path took it, and agrees with the general walker
         verdicts.append(plan.evaluate(copy.deepcopy(response)).valid)
     assert verdicts == [True, False, True]
+
+
+def test_a_block_around_an_item_of_another_block_writes_only_its_own_flags():
+    """A cycle (i2 <-> i4) makes one block of two items with another block's item (i3) between
+    them: writing the block's flags as one slice named i3's flag, which that code does not hold
+    (hypothesis found it in test_properties: every flag lost to a NameError)."""
+    quest = q(
+        item("i0"),
+        item("i2", enableWhen=[ew("i4", answerBoolean=True)]),
+        item("i3"),
+        item("i4", enableWhen=[ew("i0", answerBoolean=True), ew("i2", answerBoolean=True)], enableBehavior="all"),
+    )
+    plan = compile(quest)
+    assert plan.fast is not None and plan.cyclic == {1, 3}
+    response = qr(ans("i0", {"valueBoolean": True}))
+    assert agree(plan, response)
+    assert plan.evaluate(copy.deepcopy(response)).enabled == ["i0", "i3"]

@@ -618,7 +618,9 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
     write = [k for k in sorted(mine) if _CONSTANT.get(e(k)) is not base[k]]
     run: list[int] = []
     for k in write + [None]:
-        if run and (k is None or k > run[-1] + 3):
+        # A run spans small gaps of the block's own items (their flags rewritten as they are),
+        # never an item of another block, whose flag this code does not hold.
+        if run and (k is None or k > run[-1] + 3 or any(x not in mine for x in range(run[-1] + 1, k))):
             if len(run) == 1:
                 lines.append(f"F[{run[0]}] = {e(run[0])}")
             else:
