@@ -22,7 +22,7 @@ MAX_DEPTH = 128  # FHIR nests items deeply, but never this deeply
 # JSON values (objects, arrays, strings, numbers, ...) in one document: validating takes time per
 # value (~10 us across the stages), so this, not the byte size, bounds the time per file (about
 # 2 s). The package's largest resource holds under 5,000; 20 MB of `[0,0,...]` would be 10 million.
-MAX_VALUES = 150_000
+MAX_VALUES = 125_000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 

@@ -26,7 +26,7 @@ def _stage(id: str, severity: str, summary: str, spec: str) -> Rule:
 RULES: list[Rule] = [
     # 1. read and parse (fhirrug.jsonio)
     _stage("fhirrug-file-unreadable", FATAL, "The file cannot be read (missing, a folder, no permission).", _JSON),
-    _stage("fhirrug-file-too-large", FATAL, "The file is larger than the size limits (20 MB, 150,000 JSON values); it is not validated.", _JSON),
+    _stage("fhirrug-file-too-large", FATAL, "The file is larger than the size limits (20 MB, 125,000 JSON values); it is not validated.", _JSON),
     _stage("fhirrug-json-bom", FATAL, "The file starts with a UTF-8 byte-order mark, which FHIR JSON must not have.", _JSON),
     _stage("fhirrug-json-encoding", FATAL, "The file is not valid UTF-8, or a string holds a lone UTF-16 surrogate escape.", _JSON),
     _stage("fhirrug-json-syntax", FATAL, "The file is not valid JSON (truncated, NaN/Infinity, a number too large, control characters, empty).", _JSON),
