@@ -13,7 +13,7 @@ Targets (printed as PASS/FAIL; this is a script, not a test):
   lacks a translation): the files with findings are the ones that are re-scanned.
 Also printed, for the fork policy of the model stage (docs/validation-stages.md): the cold
 validate with both of its choices forced (FHIRRUG_WORKERS=0 and 2) beside the policy's own, and
-what the policy chooses at the load average printed.
+what the policy chooses on this machine.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def main() -> int:
     print(f"{'command':<44} {'wall s':>8} {'- baseline':>11} {'x baseline':>11} {'cpu s':>8}")
     for name, seconds, cpu, note in rows:
         print(f"{name:<44} {seconds:8.3f} {seconds - baseline:11.3f} {seconds / baseline:11.1f} {cpu:8.3f}  {note}")
-    print(f"the fork policy at the load now chooses {chosen} worker(s) (the cold row above); "
+    print(f"the fork policy on this machine chooses {chosen} worker(s) (the cold row above); "
           f"forced: one process {forced['0'][0]:.3f} s, two workers {forced['2'][0]:.3f} s")
     results = [
         (f"cold validate (empty cache) <= {VALIDATE_TARGET_S:.2f} s", validate_time <= VALIDATE_TARGET_S, f"{validate_time:.3f} s"),

@@ -229,59 +229,33 @@ def test_fork_failure_falls_back_to_in_process(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("load", "cpus", "setting", "expected"),
+    ("cpus", "setting", "expected"),
     [
-        (0.1, 2, "", 2),  # two quiet cores: two workers
-        (0.8, 2, "", 1),  # about one core free: one worker, no second fork
-        (1.6, 2, "", 0),  # less than half a core free: in-process
-        (4.5, 2, "auto", 0),  # the busy shared machine of issue 18
-        (4.5, 8, "", 2),  # a loaded machine with cores to spare: at most two
-        (0.0, 1, "", 1),  # one usable CPU, idle
-        (0.6, 1, "", 0),
-        (4.5, 2, "2", 2),  # forced, whatever the load
-        (4.5, 2, "7", 2),  # at most two
-        (0.0, 8, "0", 0),  # turned off
-        (0.0, 8, "1", 0),  # one process
-        (0.0, 2, "many", 2),  # not a number: decided by the load
+        (2, "", 2),  # two cores: two workers, whatever the load (measured: see workers_wanted)
+        (8, "", 2),  # at most two
+        (1, "", 0),  # one usable CPU: the workers could only take turns with the caller
+        (1, "2", 2),  # forced
+        (2, "7", 2),  # at most two
+        (8, "0", 0),  # turned off
+        (8, "1", 0),  # one process
+        (2, "many", 2),  # not a number: decided by the CPUs
+        (1, "auto", 0),
     ],
 )
-def test_workers_follow_the_free_cores(load, cpus, setting, expected):
-    assert model.workers_wanted(load=load, cpus=cpus, setting=setting, running=None) == expected
+def test_workers_follow_the_usable_cpus(cpus, setting, expected):
+    assert model.workers_wanted(cpus=cpus, setting=setting) == expected
 
 
-@pytest.mark.parametrize(
-    ("load", "running", "expected"),
-    [
-        (4.5, 4, 0),  # busy now as over the last minute
-        (1.6, 0, 2),  # the average lags: nothing else runs now
-        (1.6, 1, 1),
-        (0.2, 3, 2),  # a burst now, a quiet minute: the fewer counts
-    ],
-)
-def test_workers_count_what_runs_now_when_the_average_lags(load, running, expected):
-    assert model.workers_wanted(load=load, cpus=2, setting="", running=running) == expected
-
-
-def test_workers_read_the_environment_and_the_load(monkeypatch):
-    monkeypatch.setattr(os, "getloadavg", lambda: (3.9, 3.0, 2.0))
+def test_workers_read_the_environment_and_the_cpus(monkeypatch):
+    monkeypatch.delenv("FHIRRUG_WORKERS", raising=False)
     monkeypatch.setattr(model, "_usable_cpus", lambda: 2)
-    monkeypatch.setattr(model, "_running_others", lambda: 3)
+    monkeypatch.setattr(os, "getloadavg", lambda: (4.5, 4.0, 3.0))  # a busy machine forks too
+    assert model.workers_wanted() == 2
+    monkeypatch.setenv("FHIRRUG_WORKERS", "0")
     assert model.workers_wanted() == 0
-    monkeypatch.setenv("FHIRRUG_WORKERS", "2")
-    assert model.workers_wanted() == 2
+    monkeypatch.setattr(model, "_usable_cpus", lambda: 1)
     monkeypatch.setenv("FHIRRUG_WORKERS", "auto")
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 3.0, 2.0))  # the last minute counts
-    assert model.workers_wanted() == 2
-    monkeypatch.setattr(os, "getloadavg", lambda: (3.9, 3.0, 2.0))
-    monkeypatch.setattr(model, "_running_others", lambda: 0)  # nothing else runnable now
-    assert model.workers_wanted() == 2
-
-
-def test_running_others_reads_proc_loadavg():
-    if not Path("/proc/loadavg").exists():
-        pytest.skip("no /proc/loadavg")
-    running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
-    assert 0 <= model._running_others() <= running  # this process is one of them
+    assert model.workers_wanted() == 0
 
 
 @forking

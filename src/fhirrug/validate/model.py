@@ -252,7 +252,7 @@ def _message(error: dict[str, Any], missing: bool, where: str) -> str:
 # state (sys.modules, caches, signal handlers) is left untouched.
 #
 # In-process instead (same results): no fork (Windows, macOS), threads running (fork is unsafe
-# then), no core free (see `workers_wanted`), fewer than MIN_PARALLEL resources of a type the
+# then), a single usable CPU (see `workers_wanted`), fewer than MIN_PARALLEL resources of a type the
 # model applies to whose verdict is not cached (and no file of MIN_PARALLEL_BYTES among them),
 # or FHIRRUG_WORKERS=0 (or 1). The cache is looked up here, before forking: a package whose
 # verdicts are all cached forks nothing, and the worker imports fhir.resources only for what is
@@ -275,47 +275,26 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _running_others() -> int | None:
-    """Processes runnable right now besides this one (/proc/loadavg's 'running/total'), or None."""
-    try:
-        with open("/proc/loadavg", encoding="ascii") as handle:
-            return max(0, int(handle.read().split()[3].split("/")[0]) - 1)
-    except (OSError, ValueError, IndexError):
-        return None
+def workers_wanted(cpus: int | None = None, setting: str | None = None) -> int:
+    """How many worker processes (0 or 2) the model stage should fork, by this policy:
 
+    - FHIRRUG_WORKERS (or `setting`) "0" or "1": none (one process); "2" or more: two; unset,
+      "auto" or anything else: two when at least two CPUs are usable (sched_getaffinity), none
+      on one (the workers could only take turns with the caller).
+    - The load does not count. Issue 18 reported forked workers slower on a busy 2-core machine
+      (13.0 s against 11.8 s), so a policy that forked only for free cores was tried; measured on
+      a 50x package (1,401 files, cold), the workers won at every load: 13.5 s against 19.7 s
+      quiet, 23 s against 31.5 s beside two busy loops (load 1.7), 35 s against 53 s beside four
+      (load 3-5.5). Busy processes share the cores with fhirrug's three, so the fork still
+      buys CPU time; not forking only gave it away.
 
-def workers_wanted(load: float | None = None, cpus: int | None = None, setting: str | None = None, running: int | None = -1) -> int:
-    """How many worker processes (0, 1 or 2) the model stage should fork, by this policy:
-
-    - FHIRRUG_WORKERS (or `setting`) "0" or "1": none (one process); "2" or more: two, whatever
-      the load; unset, "auto" or anything else: decided by the load, as follows.
-    - A worker only pays when a core is free for it: on a busy machine the fork and the extra
-      process cost more than they save (issue 18: 13.0 s with workers against 11.8 s without, on
-      a 2-core machine at load 4-5). The cores busy are the 1-minute load average, or the
-      processes runnable right now besides this one when fewer (the average lags: it still
-      counts work that has ended, this process's own earlier runs among it); the cores free are
-      the usable CPUs (sched_getaffinity) less those, rounded: one worker per free core, at most
-      two. On 2 cores: busy < 0.5 two workers, 0.5-1.5 one, above 1.5 none. Without a load
-      average (not Unix) the machine counts as idle.
-
-    `load`, `cpus` and `running` (None: unknown) are for tests; the machine's are read when
-    not given."""
+    `cpus` is for tests; the machine's is read when not given."""
     setting = (os.environ.get("FHIRRUG_WORKERS", "") if setting is None else setting).strip().lower()
     if setting in ("0", "1"):
         return 0
     if setting.isdigit():
         return MAX_WORKERS
-    if cpus is None:
-        cpus = _usable_cpus()
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):
-            load = 0.0
-    if running == -1:
-        running = _running_others()
-    busy = load if running is None else min(load, running)
-    return max(0, min(MAX_WORKERS, int(cpus - busy + 0.5)))
+    return MAX_WORKERS if (cpus if cpus is not None else _usable_cpus()) >= 2 else 0
 
 
 def fork_possible() -> bool:
