@@ -130,7 +130,7 @@ def plan_bump(
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
         raise BumpError(f"date {date!r} is not YYYY-MM-DD")
     try:
-        Version.parse(manifest.version)
+        old = Version.parse(manifest.version)
     except VersionError as exc:
         raise BumpError(f"{MANIFEST_NAME}: current version: {exc}") from None
     if not auto:
@@ -172,7 +172,7 @@ def plan_bump(
         if recommended == "none":
             raise BumpError(f"nothing changed since {baseline.label}; there is nothing to release")
         part = recommended
-        if part == "major" and Version.parse(manifest.version).major == 0:
+        if part == "major" and old.major == 0:
             # Semantic versioning 0.y.z: the initial development phase, where a breaking change
             # takes the next minor (Cargo's and commitizen's major_version_zero reading). 1.0.0
             # says "stable" and is a decision for the content owner (`bump major`), not diff's.
@@ -181,7 +181,6 @@ def plan_bump(
         new = next_version(manifest.version, part, to)
     except VersionError as exc:
         raise BumpError(str(exc)) from None
-    old = Version.parse(manifest.version)
     level = _level_of(old, new)
     if recommended and not force and LEVELS.index(level) < LEVELS.index(recommended) and not new.prerelease:
         raise BumpError(
