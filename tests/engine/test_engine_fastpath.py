@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fhirrug.engine import Engine, compile, strip_disabled
+from fhirrug.engine import Engine, Plan, compile, strip_disabled
 from fhirrug.engine.samples import random_response
 from fhirrug.package import load_package
 
@@ -30,7 +30,7 @@ SELF_DIAGNOSIS = ROOT / "questionnaires" / "Questionnaire-zelfdiagnose-lage-rugk
 
 def _snapshot(ev) -> tuple:
     return (
-        list(ev._flags) if ev._flags is not None else None,
+        list(ev.flags) if ev.flags is not None else None,
         ev.enabled,
         ev.enabled_at,
         ev.outcomes,
@@ -430,7 +430,7 @@ def test_inlined_conditions_agree(b, c, n, extra):
 def test_flags_of_the_fast_path_are_booleans():
     plan = _inline_plan()
     ev = plan.evaluate(qr(ans("b", {"valueBoolean": True}), ans("c", {"valueCoding": {"system": "s", "code": "a"}})))
-    assert all(flag is True or flag is False for flag in ev._flags)
+    assert all(flag is True or flag is False for flag in ev.flags)
     assert ev.is_enabled("b-eq") and not ev.is_enabled("b-ne") and ev.is_enabled("c-eq") and not ev.is_enabled("c-ne")
 
 
@@ -480,27 +480,44 @@ def test_engine_resolve_index_follows_the_resources():
     assert engine.resolve("http://example.org/Questionnaire/x|2")[0] is second
 
 
-# -- both ways of deciding: every node at once, or only the blocks a response touches ----------
+# -- both walkers (generated, table), both ways of deciding (every block, the touched ones) ----
 
 
 def _modes(plan):
     from fhirrug.engine.fast import compile_fast
+    from fhirrug.engine.inline import compile_inline
 
-    return [compile_fast(plan, every=True), compile_fast(plan)]
+    return [compile_inline(plan, every=True), compile_inline(plan), compile_fast(plan, every=True), compile_fast(plan)]
 
 
 def _agree_each_way(plan, response):
-    """The fast path deciding every block, and deciding only the touched blocks, agree with the
-    general walker; True when the fast path takes the response."""
+    """The generated walker (inline.py) and the table walker (fast.py), each deciding every block
+    and deciding only the touched blocks, agree with the general walker, and take (or decline)
+    the same responses; True when the fast path takes the response."""
     taken = False
+    took = set()
     for fast in _modes(plan):
+        if fast is None:  # a plan neither fast path handles
+            continue
+        took.add(_takes(fast, response))
         keep = plan.fast
         plan.fast = fast
         try:
             taken = agree(plan, response) or taken
         finally:
             plan.fast = keep
+    assert len(took) <= 1, json.dumps(response)[:2000]  # both walkers decline exactly the same shapes
     return taken
+
+
+def _takes(fast, response) -> bool:
+    from fhirrug.engine.fast import Declined
+
+    try:
+        fast(copy.deepcopy(response), [], "")
+    except Declined:
+        return False
+    return True
 
 
 def test_self_diagnosis_both_ways_of_deciding_agree(sd_plan):
@@ -532,13 +549,25 @@ def test_deciding_only_touched_blocks_skips_the_rest():
     reads it), and gives every other item the flags of the empty response."""
     groups = [item(f"g{g}", "group", *[item(f"g{g}.q{k}", enableWhen=[ew(f"g{g}.q{k - 1}", answerBoolean=False)]) if k else item(f"g{g}.q0") for k in range(20)]) for g in range(30)]
     plan = compile(q(*groups))
-    sparse = _modes(plan)[1]
     response = qr({"linkId": "g3", "item": [ans("g3.q0", {"valueBoolean": False}), ans("g3.q1", {"valueBoolean": True})]})
-    flags, _ = sparse(response, [], "")
-    on = [plan.nodes[k].linkId for k, flag in enumerate(flags) if flag]
-    assert [link for link in on if link.startswith("g3")] == ["g3", "g3.q0", "g3.q1"]
-    assert all(link in ("g3", "g3.q0", "g3.q1") or link.endswith(".q0") or "." not in link for link in on)
+    for sparse in _sparse(plan):
+        flags = _flat(sparse(response, [], "")[0])
+        on = [plan.nodes[k].linkId for k, flag in enumerate(flags) if flag]
+        assert [link for link in on if link.startswith("g3")] == ["g3", "g3.q0", "g3.q1"]
+        assert all(link in ("g3", "g3.q0", "g3.q1") or link.endswith(".q0") or "." not in link for link in on)
     assert agree(plan, response)
+
+
+def _sparse(plan) -> list:
+    """The two walkers deciding only the touched blocks."""
+    modes = _modes(plan)
+    assert modes[1] is not None and modes[3] is not None
+    return [modes[1], modes[3]]
+
+
+def _flat(flags) -> list:
+    """The fast path's flags by plan index (the generated walker keeps them per top-level item)."""
+    return [flag for part in flags for flag in part] if isinstance(flags, tuple) else flags
 
 
 def test_a_block_decided_without_items_of_its_own_agrees():
@@ -557,14 +586,14 @@ def test_a_block_decided_without_items_of_its_own_agrees():
             required=g == 2,
         ))
     plan = compile(q(*groups))
-    sparse = _modes(plan)[1]
     for q0 in (True, False):
         for q1 in (None, True, False):
             items = [ans("g0.q0", {"valueBoolean": q0})] + ([ans("g0.q1", {"valueBoolean": q1})] if q1 is not None else [])
             response = qr({"linkId": "g0", "item": items})
-            flags, _ = sparse(response, [], "")
-            # g0.q1 counts only while enabled (g0.q0 = nee): only then can it disable g1.
-            assert flags[plan.by_linkid["g1"].index] is not (q0 is False and q1 is True)
+            for sparse in _sparse(plan):
+                flags = _flat(sparse(response, [], "")[0])
+                # g0.q1 counts only while enabled (g0.q0 = nee): only then can it disable g1.
+                assert flags[plan.by_linkid["g1"].index] is not (q0 is False and q1 is True)
             assert _agree_each_way(plan, response)
             assert _agree_each_way(plan, qr({"linkId": "g0", "item": items}, status="in-progress"))
 
@@ -694,3 +723,74 @@ def test_a_block_around_an_item_of_another_block_writes_only_its_own_flags():
     response = qr(ans("i0", {"valueBoolean": True}))
     assert agree(plan, response)
     assert plan.evaluate(copy.deepcopy(response)).enabled == ["i0", "i3"]
+
+
+# -- the generated walker (fhirrug.engine.inline) ---------------------------------------------
+
+
+def test_a_plan_takes_the_generated_walker_once_it_has_evaluated_a_batch(sd_plan):
+    """A plan starts with the table walker (compiling the generated one costs what thousands of
+    responses save) and takes the generated walker after `PROMOTE_AFTER` responses; its flags
+    come per top-level item, joined when read, and the results are the same either side."""
+    from fhirrug.engine.inline import PROMOTE_AFTER
+
+    plan = Plan(copy.deepcopy(sd_plan.model.questionnaire))  # its own plan: not promoted by other tests
+    response = qr({"linkId": "alarm", "item": [ans("alarm.1", {"valueBoolean": True})]}, questionnaire=plan.canonical)
+    first = _snapshot(plan.evaluate(response))
+    table = plan.fast.table
+    assert isinstance(table(response, [], "")[0], list)
+    for _ in range(PROMOTE_AFTER - 2):
+        plan.evaluate(response)
+    assert plan.fast.table is table  # not yet: this is the response before the last one
+    plan.evaluate(response)  # the PROMOTE_AFTER-th
+    assert not hasattr(plan.fast, "table")
+    flags, _ = plan.fast(response, [], "")
+    assert isinstance(flags, tuple) and len(flags) == len(plan.top)
+    evaluation = plan.evaluate(response)
+    assert evaluation.flags == _flat(flags) == first[0] and len(evaluation.flags) == len(plan.nodes)
+    assert _snapshot(evaluation) == first
+
+
+def test_items_nested_deeper_than_one_function_allows_use_the_table_walker():
+    """Each level of items is a loop of the generated function (Python allows 20 nested
+    blocks): a Questionnaire nested deeper than `MAX_DEPTH` gets the table walker, which
+    agrees with the general walker as before."""
+    from fhirrug.engine.inline import MAX_DEPTH, compile_inline
+
+    def nested(depth: int) -> dict:
+        inner = item(f"g{depth}.q", enableWhen=[ew("top", answerBoolean=True)], required=True)
+        for d in range(depth, 0, -1):
+            inner = item(f"g{d}", "group", inner)
+        return q(item("top"), inner)
+
+    def response(depth: int, answer: bool) -> dict:
+        inner = ans(f"g{depth}.q", {"valueBoolean": False})
+        for d in range(depth, 0, -1):
+            inner = {"linkId": f"g{d}", "item": [inner]}
+        return qr(ans("top", {"valueBoolean": answer}), inner)
+
+    shallow, deep = compile(nested(MAX_DEPTH - 1)), compile(nested(MAX_DEPTH + 2))
+    assert compile_inline(shallow) is not None and compile_inline(deep) is None
+    assert deep.fast is not None and not isinstance(deep.fast(response(MAX_DEPTH + 2, True), [], "")[0], tuple)
+    for plan, depth in ((shallow, MAX_DEPTH - 1), (deep, MAX_DEPTH + 2)):
+        for answer in (True, False):
+            assert agree(plan, response(depth, answer))  # answered while disabled (False): an error, found by both
+            assert agree(plan, qr(ans("top", {"valueBoolean": answer})))  # the required item missing (True)
+
+
+def test_a_required_item_missing_is_reported_where_the_response_holds_its_nearest_ancestor(sd_plan):
+    """The generated walker keeps no arrays: where a required item is missing is found in the
+    response when the issues are read, at the item itself or its nearest ancestor present, as
+    the general walker says (an item under a group the response leaves out is not missing)."""
+    canonical = sd_plan.canonical
+    cases = [
+        qr(questionnaire=canonical),  # nothing: alarm.1 is under a group left out
+        qr({"linkId": "alarm"}, questionnaire=canonical),  # the group without items
+        qr({"linkId": "alarm", "item": [{"linkId": "alarm.1"}]}, questionnaire=canonical),  # the question without an answer
+        qr({"linkId": "alarm", "item": [ans("alarm.1", {"valueBoolean": False})]}, questionnaire=canonical),  # alarm.2 under alarm
+    ]
+    expressions = []
+    for response in cases:
+        assert agree(sd_plan, response, "r.json")
+        expressions.append([i.expression for i in sd_plan.evaluate(response).issues if i.code == "Questionnaire_QR_Item_Missing"][:1])
+    assert expressions == [[], ["QuestionnaireResponse.item[0]"], ["QuestionnaireResponse.item[0].item[0]"], ["QuestionnaireResponse.item[0]"]]

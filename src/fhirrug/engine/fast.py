@@ -452,6 +452,28 @@ def _generate(plan, KIND: tuple, every: bool = False):
     the empty response, computed once here. So a response costs what its items and the
     conditions that depend on them cost, plus one test per block, not what the whole
     Questionnaire costs."""
+    namespace: dict = {}
+    made = decide_lines(plan, KIND, namespace, every)
+    if made is None:
+        return None
+    lines, blocks = made
+    source = "def decide(V, P, D):\n" + "\n".join(lines) + "\n    return F, outs, missing\n"
+    try:
+        exec(compile(source, f"<fhirrug fast plan {plan.canonical}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
+        return None
+    decide = namespace["decide"]
+    decide.blocks = blocks
+    return decide
+
+
+def decide_lines(plan, KIND: tuple, namespace: dict, every: bool = False, local: bool = False) -> tuple[list[str], int] | None:
+    """The body of `_generate`'s function (indented by four), which leaves the flags in `F`,
+    the outcomes in `outs` and the required items missing in `missing`; and the number of
+    blocks. Constants go into `namespace`, the generated code's globals.
+
+    local: the walker's records are the local variables `vK`, `pK` of the generated function,
+    and `tK` says whether the response holds top-level item K (inline.py)."""
     nodes = plan.nodes
     n = len(nodes)
     if plan.enable is None:
@@ -481,16 +503,22 @@ def _generate(plan, KIND: tuple, every: bool = False):
     required_by_block: dict[int, list] = {}
     for entry in plan.required_flat:
         required_by_block.setdefault(block_of[entry[0]], []).append(entry)
-    namespace: dict = {"E": (), "BASE": list(base)}
+    namespace.update({"E": (), "BASE": list(base)})
 
     def const(value: Any) -> str:
         name = f"c{len(namespace)}"
         namespace[name] = value
         return name
 
-    lines = ["def decide(V, P, D):", "    F = BASE.copy()", "    outs = []", "    missing = []"]
+    if local:  # the flags of the empty response, per top-level item (see _block_lines)
+        lines = ["    outs = []", "    missing = []", "    bad = False"]
+        for top in plan.top:
+            t = top.index
+            lines.append(f"    b{t} = {const(tuple(base[t:t + 1 + len(_descendants(top))]))}")
+    else:
+        lines = ["    F = BASE.copy()", "    outs = []", "    missing = []"]
     for b, block in enumerate(blocks):
-        body = _block_lines(plan, KIND, block, readers, required_by_block.get(b, ()), base, const)
+        body = _block_lines(plan, KIND, block, readers, required_by_block.get(b, ()), base, const, local=local)
         if body is None:
             return None
         # A block the response leaves out has no answers: its outcomes are the empty response's,
@@ -501,15 +529,22 @@ def _generate(plan, KIND: tuple, every: bool = False):
             continue  # nothing to decide (display items without conditions)
         # Whether the response holds the block's top-level item (a question: answered or not).
         tops = [k for k in block if nodes[k].parent is None]
-        held = " or ".join(f"P[{k}] is not None or V[{k}] is not None" if KIND[k] == _QUESTION else f"P[{k}] is not None" for k in tops) or "False"
-        lines.append(f"    h = {held}" if not every else "    h = True")
-        lines.append(f"    if h or D & {1 << b}:" if readers_of_block[b] or every else "    if h:")
+        if local:
+            held = " or ".join(f"t{k}" for k in tops) or "False"
+        else:
+            held = " or ".join(f"P[{k}] is not None or V[{k}] is not None" if KIND[k] == _QUESTION else f"P[{k}] is not None" for k in tops) or "False"
+        if every:
+            lines += ["    h = True", f"    if h or D & {1 << b}:"]
+        elif readers_of_block[b]:
+            lines += [f"    h = {held}", f"    if h or D & {1 << b}:"]
+        else:
+            lines.append(f"    if {held}:")
         if not body:
             lines.append("        pass")
         elif readers_of_block[b]:
             # Decided only because a block it reads changed: without answers of its own, most
             # of it is constant (`_block_lines(absent=True)`).
-            absent = _block_lines(plan, KIND, block, readers, required_by_block.get(b, ()), base, const, absent=True)
+            absent = _block_lines(plan, KIND, block, readers, required_by_block.get(b, ()), base, const, absent=True, local=local)
             if absent is None:  # pragma: no cover - the present variant compiled, so does this
                 return None
             lines.append("        if h:")
@@ -527,15 +562,7 @@ def _generate(plan, KIND: tuple, every: bool = False):
         namespace["RANK"] = {id(node.outcome): node.index for node in plan.outcome_nodes}
         lines.append("    outs.sort(key=lambda outcome: RANK[id(outcome)])")
         lines.append("    missing.sort()")
-    lines.append("    return F, outs, missing")
-    source = "\n".join(lines) + "\n"
-    try:
-        exec(compile(source, f"<fhirrug fast plan {plan.canonical}>", "exec"), namespace)  # noqa: S102 - our own generated code
-    except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
-        return None
-    decide = namespace["decide"]
-    decide.blocks = len(blocks)
-    return decide
+    return lines, len(blocks)
 
 
 def _flag(node, KIND, e, const, used, unanswered=frozenset()) -> str | None:
@@ -569,12 +596,15 @@ def _fold(parent: str | None, terms: list[str], any_: bool) -> str:
 _CONSTANT = {"True": True, "False": False}
 
 
-def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool = False) -> list[str] | None:
+def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool = False, local: bool = False) -> list[str] | None:
     """The generated lines deciding one block (see `_generate`).
 
     absent: the variant for a block the response holds no item of, decided because a block it
     reads changed: its own items have no answers and are not present, so everything that depends
-    on them alone is a constant here, and only what it reads from other blocks is computed."""
+    on them alone is a constant here, and only what it reads from other blocks is computed.
+
+    local: the walker's records are local variables `vK` and `pK` of the generated function
+    (inline.py), not the lists V and P: nothing is loaded from them."""
     nodes = plan.nodes
     mine = set(block)
     lines: list[str] = []
@@ -601,6 +631,8 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
             names[k] = flag
         else:
             lines.append(f"e{k} = {flag}")
+    val = (lambda k: f"v{k}") if local else (lambda k: f"V[{k}]")
+    pres = (lambda k: f"p{k}") if local else (lambda k: f"P[{k}]")
     head: list[str] = []
     inner = sorted(t for t in used if t in mine)
     if len(inner) > 2:
@@ -611,11 +643,30 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
     else:
         rest = list(used)
     head += [f"v{t} = V[{t}]" for t in sorted(rest)]
-    head += [f"f{k} = F[{k}]" for k in sorted(outside)]
-    lines = head + lines
+    if local:
+        # The values are the walker's own variables; the flags are kept per top-level item, a
+        # tuple `bT` of the flags of T and the items under it (numbered after it, in preorder).
+        head = [f"f{k} = b{_top(nodes[k])}[{k - _top(nodes[k])}]" for k in sorted(outside)]
+        lines = head + lines
+        for t in sorted(k for k in mine if nodes[k].parent is None):
+            flags = [e(x) for x in range(t, t + 1 + len(_descendants(nodes[t])))]
+            if any(_CONSTANT.get(flag) is not base[t + i] for i, flag in enumerate(flags)):  # else bT keeps the empty response's
+                lines.append(f"b{t} = (" + "".join(f"{flag}, " for flag in flags) + ")")
+        if not absent:
+            # Whether an item is answered while disabled (the absent variant answers none): one
+            # test, stopping at the first; which ones is found when the issues are read
+            # (inline.py). In chunks, as CPython's compiler is slow on very long chains.
+            tests = [f"v{k} is not None" if e(k) == "False" else f"(v{k} is not None and not {e(k)})"
+                     for k in sorted(mine) if KIND[k] == _QUESTION and e(k) != "True"]
+            for start in range(0, len(tests), 50):
+                lines.append("if not bad and (" + " or ".join(tests[start:start + 50]) + "):")
+                lines.append("    bad = True")
+    else:
+        head += [f"f{k} = F[{k}]" for k in sorted(outside)]
+        lines = head + lines
     # The block's flags into F (which holds the empty response's), one slice per run of
     # consecutive indexes; flags known to be the empty response's are not written again.
-    write = [k for k in sorted(mine) if _CONSTANT.get(e(k)) is not base[k]]
+    write = [] if local else [k for k in sorted(mine) if _CONSTANT.get(e(k)) is not base[k]]
     run: list[int] = []
     for k in write + [None]:
         # A run spans small gaps of the block's own items (their flags rewritten as they are),
@@ -648,8 +699,8 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
             lines.append(("    " if flag != "True" else "") + f"missing.append({k})")
             continue
         # The parent is present: recorded in P, or (an answered question) by its value.
-        present = [] if p < 0 else [f"P[{p}] is not None"] if KIND[p] != _QUESTION else [f"(P[{p}] is not None or V[{p}] is not None)"]
-        empty = f"V[{k}] is not True" if group else f"V[{k}] is None"
+        present = [] if p < 0 else [f"{pres(p)} is not None"] if KIND[p] != _QUESTION else [f"({pres(p)} is not None or {val(p)} is not None)"]
+        empty = f"{val(k)} is not True" if group else f"{val(k)} is None"
         lines.append("if " + " and ".join(([] if flag == "True" else [flag]) + present + [empty]) + ":")
         lines.append(f"    missing.append({k})")
     # The blocks that read an item of this one which has an answer or another flag than in
@@ -667,7 +718,7 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
             continue
         changes.setdefault(mask, [])
         if answered:
-            changes[mask].append(f"V[{k}] is not None")
+            changes[mask].append(f"{val(k)} is not None")
         changes[mask].append(f"{flag} is not {base[k]!r}")
     for mask, tests in changes.items():
         if "True" in tests:
@@ -676,6 +727,11 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
             lines.append("if " + " or ".join(tests) + ":")
             lines.append(f"    D |= {mask}")
     return lines
+
+
+def _top(node) -> int:
+    """The index of the top-level item a node is under (its own, at the top)."""
+    return node.ancestors[0].index if node.ancestors else node.index
 
 
 def _describe(cond) -> tuple:

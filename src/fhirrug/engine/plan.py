@@ -25,6 +25,7 @@ from ..model.constraints import check_response
 from ..model.types import ITEM_VALUE_KEYS, VALUE_PYTHON_TYPES, VALUE_TYPE_NAMES, VALUE_TYPE_OK  # noqa: F401 - re-exported
 
 from .fast import FALLBACK, compile_fast
+from .inline import promoting
 from .repeats import compile_repeats
 from .run import QR, Evaluation, _Walk, evaluate_flat, evaluate_instances, repetition_issues, strip_disabled
 
@@ -172,8 +173,9 @@ class Plan:
             self.enable = None
         if self.response_constraints is not None:
             self.fast = None
-        elif self.flat:
-            self.fast = compile_fast(self)
+        elif self.flat:  # the table walker (fast.py), replaced by the generated one in a batch (inline.py)
+            table = compile_fast(self)
+            self.fast = promoting(self, table) if table is not None else None
         else:  # repeating groups (repeats.py)
             self.fast = compile_repeats(self)
 

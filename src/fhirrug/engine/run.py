@@ -22,7 +22,7 @@ This module reads plans (`plan.py`) but does not import them: `plan.py` imports 
 from __future__ import annotations
 
 import copy
-from itertools import compress
+from itertools import chain, compress
 from typing import Any
 
 from typing import TYPE_CHECKING
@@ -62,7 +62,9 @@ class Evaluation:
         self.file = file
         self._raw = issues  # Issue records, or (severity, make, args): make(*args) builds one Issue, or a list of them of that severity, on first access
         self._issues: list[Issue] | None = None
-        self._flags = flags  # flat: list[bool] by node index
+        # flat: list[bool] by node index, or (inline.py) a tuple of the flags per top-level
+        # item, joined into that list when first read (`flags`)
+        self._flags = flags
         self._instances = instances  # general: list of (node, position, enabled)
         self._item_enabled = item_enabled  # general: id(QR item dict) -> enabled
         self._outcomes = outcomes  # the fast path: the plan's outcome dicts reached (copied on access)
@@ -70,6 +72,14 @@ class Evaluation:
         # one repetition; what is per repetition comes from the general walker, when asked.
         self._any = any_flags
         self._general = general  # [the general walker's Evaluation, once made] (see `repetitions`)
+
+    @property
+    def flags(self) -> list[bool] | None:
+        """Flat plans: each item's enabledness by plan index (None: a plan with repeating groups)."""
+        flags = self._flags
+        if flags.__class__ is tuple:  # per top-level item (inline.py): a pipeline asking only
+            flags = self._flags = list(chain.from_iterable(flags))  # .valid and .outcomes never joins them
+        return flags
 
     @property
     def response_id(self) -> str | None:
@@ -113,7 +123,7 @@ class Evaluation:
     def enabled(self) -> list[str]:
         nodes = self.plan.nodes
         if self._flags is not None:
-            return list(compress(self.plan.link_ids, self._flags))
+            return list(compress(self.plan.link_ids, self.flags))
         if self._any is not None:
             return list(compress(self.plan.link_ids, self._any))
         seen = {node.index for node, _, on in self._instances or () if on}
@@ -125,8 +135,9 @@ class Evaluation:
             return self._repetitions().enabled_at
         result: dict[str, list[tuple]] = {}
         if self._flags is not None:
+            flags = self.flags
             for node in self.plan.nodes:
-                if self._flags[node.index]:
+                if flags[node.index]:
                     result.setdefault(node.linkId, []).append(())
             return result
         for node, position, on in self._instances or ():
@@ -138,15 +149,15 @@ class Evaluation:
         """Whether `link_id` is enabled (at `position` inside repeating groups)."""
         if self._flags is not None:
             node = self.plan.by_linkid.get(link_id)
-            return node is not None and self._flags[node.index]
+            return node is not None and self.flags[node.index]
         return position in self.enabled_at.get(link_id, ())
 
     @property
     def outcomes(self) -> list[dict]:
         if self._outcomes is not None:
-            return list(map(dict, self._outcomes))
+            return list(map(dict, self._outcomes)) if self._outcomes else []
         if self._flags is not None:
-            flags = self._flags
+            flags = self.flags
             getter = self.plan.outcome_getter
             if getter is not None:
                 return list(map(dict, compress(self.plan.outcome_values, getter(flags))))
@@ -167,7 +178,7 @@ class Evaluation:
     def item_enabled(self, item: dict, node: Node | None) -> bool | None:
         """Enabledness of one QR item dict of this response (None: not matched to the questionnaire)."""
         if self._flags is not None:
-            return None if node is None else self._flags[node.index]
+            return None if node is None else self.flags[node.index]
         if self._any is not None:
             return self._repetitions().item_enabled(item, node)
         return (self._item_enabled or {}).get(id(item))
