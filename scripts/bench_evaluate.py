@@ -21,7 +21,8 @@ Printed per workload:
                    (../shared/bench/README.md; for the self-diagnosis, derived from issue 15;
                    for the repeating group, against fhirrug's own general walker: no peer figure)
   compile          building the Plan (model, plan, generated code), ms
-  issues, R4B      + every issue materialised; fhir.resources R4B model_validate_json (parse only)
+  enabled, issues  + .enabled (the enabled items' linkIds); + every issue materialised
+  R4B              fhir.resources R4B model_validate_json (parse only)
 Then: the targets of issue 15, met or not; two scaling tables: forms of 50 / 500 / 5,000 items
 (responses holding every item, and holding one group of 50), and responses of 10 / 1,000 / 5,000
 repetitions of the repeating group, per repetition, with the garbage collector off, on as
@@ -190,6 +191,17 @@ def bench(name: str, plan, lines: list[bytes], rounds: int, model_sample: int) -
             [i.to_dict() for i in ev.issues]
 
     result["issues"] = best_of(rounds, run_issues, lines) * 1e6
+
+    def run_enabled(ls):
+        for line in ls:
+            ev = evaluate(json.loads(line))
+            ev.valid
+            ev.outcomes
+            ev.enabled
+
+    # A pipeline that also asks which items are enabled: the flags joined into one list (the
+    # generated walker keeps them per top-level item), the linkIds picked.
+    result["enabled"] = best_of(rounds, run_enabled, lines) * 1e6
     try:
         from fhirrug.validate.model import model_class
 
@@ -270,6 +282,7 @@ def report(result: dict, compile_time: float, peer: tuple[str, float, str] | Non
         rows = []
     if "general" in result:
         print(f"  {'the general walker alone':<34} {result['general']:9.1f} us/response   the fast path is {result['general'] / evaluation:.1f}x faster (no peer figure for repeating groups)")
+    print(f"  {'json.loads + evaluate + enabled':<34} {result['enabled']:9.1f} us/response   {result['enabled'] / J:.2f}x json.loads (also .enabled: the linkIds of the enabled items)")
     print(f"  {'json.loads + evaluate + issues':<34} {result['issues']:9.1f} us/response   {result['issues'] / J:.2f}x json.loads")
     if "model" in result:
         m = result["model"]

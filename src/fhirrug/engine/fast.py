@@ -1,5 +1,10 @@
 """The fast path of the flat walker: a response evaluator specialised per Questionnaire.
 
+A plan starts with the table walker below; after 1,000 responses it takes the walker generated
+whole per Questionnaire (inline.py), which accepts and declines exactly the same shapes and
+decides with the same generated code (`decide_lines`, in its local form). Plans nested too
+deeply for that keep this one, and the fast path of repeating groups (repeats.py) walks with it.
+
 Most responses a pipeline sees are ordinary: every item known, in questionnaire order, each
 question answered once with a well-typed value (a Coding from the item's answerOptions), no
 nesting under answers, no text that differs from the Questionnaire. For a flat plan whose
@@ -512,9 +517,12 @@ def decide_lines(plan, KIND: tuple, namespace: dict, every: bool = False, local:
 
     if local:  # the flags of the empty response, per top-level item (see _block_lines)
         lines = ["    outs = []", "    missing = []", "    bad = False"]
+        parts = namespace["PARTS"] = []  # (the empty response's flags, the linkIds) per top-level item
         for top in plan.top:
             t = top.index
-            lines.append(f"    b{t} = {const(tuple(base[t:t + 1 + len(_descendants(top))]))}")
+            end = t + 1 + len(_descendants(top))
+            parts.append((tuple(base[t:end]), plan.link_ids[t:end]))
+            lines.append(f"    b{t} = {const(parts[-1][0])}")
     else:
         lines = ["    F = BASE.copy()", "    outs = []", "    missing = []"]
     for b, block in enumerate(blocks):

@@ -36,7 +36,7 @@ the table walker; plans with repeating groups have their own (repeats.py).
 from __future__ import annotations
 
 import re
-from itertools import chain
+from itertools import chain, compress
 from typing import Any
 
 from ..issues import ERROR, WARNING
@@ -58,8 +58,8 @@ def _present(plan, response: dict, k: int) -> tuple[str, int] | None:
     """(path of the list holding node k's item, its position there), or None when the response
     does not hold it (the walker accepted the response, so every list on the way is a list)."""
     items, path = response.get("item"), QR
-    chain = plan.nodes[k].ancestors + (plan.nodes[k],)
-    for depth, node in enumerate(chain):
+    way = plan.nodes[k].ancestors + (plan.nodes[k],)
+    for depth, node in enumerate(way):
         level = node.parent.child_by_linkid if node.parent is not None else plan.top_by_linkid
         if not items or level.get(node.linkId) is not node:  # a linkId repeated in the level: the walker takes the first
             return None
@@ -67,7 +67,7 @@ def _present(plan, response: dict, k: int) -> tuple[str, int] | None:
             i = _position(items, node.linkId)
         except LookupError:
             return None
-        if depth == len(chain) - 1:
+        if depth == len(way) - 1:
             return path, i
         path = f"{path}.item[{i}]"
         items = items[i].get("item")
@@ -295,6 +295,9 @@ def compile_inline(plan, every: bool = False):
         exec(compile(source, f"<fhirrug inline plan {plan.canonical}>", "exec"), namespace)  # noqa: S102 - our own generated code
     except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
         return None
+    # For `Evaluation.enabled`: a top-level item the response leaves out keeps the empty
+    # response's tuple (the same object), whose enabled linkIds are listed once here.
+    plan.flag_parts = tuple((flags, links, list(compress(links, flags))) for flags, links in namespace["PARTS"])
     return namespace["fast"]
 
 

@@ -52,6 +52,7 @@ class Evaluation:
     outcomes: the enabled display items with a code, as {"system", "code", "display"}, in
       questionnaire order.
     valid: no issue of severity error or fatal.
+    flags: flat plans: each item's enabledness by plan index (`plan.nodes`); None with repeating groups.
     """
 
     __slots__ = ("plan", "response", "file", "_raw", "_issues", "_flags", "_instances", "_item_enabled", "_outcomes", "_any", "_general")
@@ -122,8 +123,14 @@ class Evaluation:
     @property
     def enabled(self) -> list[str]:
         nodes = self.plan.nodes
-        if self._flags is not None:
-            return list(compress(self.plan.link_ids, self.flags))
+        flags = self._flags
+        if flags.__class__ is tuple:  # per top-level item (inline.py): those left out are the empty response's
+            enabled: list[str] = []
+            for part, (empty, links, empty_enabled) in zip(flags, self.plan.flag_parts):
+                enabled += empty_enabled if part is empty else compress(links, part)
+            return enabled
+        if flags is not None:
+            return list(compress(self.plan.link_ids, flags))
         if self._any is not None:
             return list(compress(self.plan.link_ids, self._any))
         seen = {node.index for node, _, on in self._instances or () if on}
