@@ -25,8 +25,8 @@ engine took 2.5x the time `json.loads` takes to parse the response (issue 15 ask
 The issues are the same lazy records as `fast.py`'s; where an item sits (or its nearest
 ancestor present, for a required item missing) is found in the response when they are read.
 
-Compiling that function costs what some thousands of responses save (35 ms for the
-self-diagnosis, against about 4 us a response), so a plan starts with `fast.compile_fast`'s table
+Compiling that function costs what some thousands of responses save (24 ms for the
+self-diagnosis, against about 5 us a response), so a plan starts with `fast.compile_fast`'s table
 walker and generates this one once it has evaluated `PROMOTE_AFTER` responses (`promoting`): a
 batch gets it, `fhirrug validate` checking a package's few example responses does not pay for
 it. Plans whose items nest too deeply for one function (Python's limit of nested blocks) keep
