@@ -190,8 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="random seed of the rounds (default: from the clock)")
     parser.add_argument("--save", type=Path, default=None, help="folder for the list of problems found")
     parser.add_argument("--at-limit", action="store_true", help="instead: time validate of resources just under the value limit")
+    parser.add_argument("--promote-after", type=int, default=None,
+                        help="responses a plan evaluates before it takes the generated walker (fhirrug.engine.inline; default 1,000, "
+                             "which the fuzzer's small batches never reach: 1 fuzzes that walker)")
     args = parser.parse_args(argv)
     os.environ.setdefault("FHIRRUG_NO_CACHE", "1")  # every mutant is new anyway; keep ~/.cache clean
+    if args.promote_after is not None:
+        from fhirrug.engine import inline
+
+        inline.PROMOTE_AFTER = args.promote_after
     if args.at_limit:
         print(f"validate of resources at the value limit (load {os.getloadavg()[0]:.2f}):", flush=True)
         return at_limit()

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import harness
+from fhirrug.engine import inline
 from mutants import encode, inert_mutants, mutants, seeds_of
 
 RESPONSES = seeds_of("QuestionnaireResponse")
@@ -24,6 +25,20 @@ def _assert_clean(tally: harness.Tally) -> None:
 def test_evaluate_mutated_responses(project, batch, form):
     tally = harness.Tally()
     harness.evaluate_responses(project, batch, tally, form)
+    _assert_clean(tally)
+
+
+@harness.bounded(30)
+@given(st.lists(mutants(RESPONSES), min_size=1, max_size=8), st.sampled_from(("ndjson", "stdin", "files", "bundle")))
+def test_evaluate_mutated_responses_through_the_generated_walker(project, batch, form):
+    """The same, every plan taking the generated walker (fhirrug.engine.inline) after its first
+    response: batches this small never reach it otherwise."""
+    keep, inline.PROMOTE_AFTER = inline.PROMOTE_AFTER, 1
+    try:
+        tally = harness.Tally()
+        harness.evaluate_responses(project, batch, tally, form)
+    finally:
+        inline.PROMOTE_AFTER = keep
     _assert_clean(tally)
 
 

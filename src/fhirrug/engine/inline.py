@@ -301,17 +301,19 @@ def compile_inline(plan, every: bool = False):
     return namespace["fast"]
 
 
-def promoting(plan, table, after: int = PROMOTE_AFTER):
-    """The plan's fast path for its first `after` responses: the table walker `table`, which then
-    replaces itself (as `plan.fast`) with the generated walker, or with the table walker alone
-    when the plan does not qualify for it. Several threads may promote at once: each compiles the
-    same function, and the plan keeps one."""
-    left = [after]
+def promoting(plan, table, after: int | None = None):
+    """The plan's fast path for its first `after` - 1 responses (default `PROMOTE_AFTER`, read
+    when the plan is made: the fuzz suite sets 1 to reach the generated walker with small
+    batches): the table walker `table`, which then replaces itself (as `plan.fast`) with the generated
+    walker, or with the table walker alone when the plan does not qualify for it. Several
+    threads may promote at once: each compiles the same function, and the plan keeps one."""
+    left = [PROMOTE_AFTER if after is None else max(1, after)]
 
     def fast(response: dict, issues: list, file: str):
         left[0] -= 1
-        if left[0] == 0:
+        if left[0] == 0:  # this response is the first the new one evaluates
             plan.fast = compile_inline(plan) or table
+            return plan.fast(response, issues, file)
         return table(response, issues, file)
 
     fast.table = table
