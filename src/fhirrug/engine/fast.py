@@ -67,46 +67,47 @@ _Slow = Declined  # the name the walker below raises
 FALLBACK = (Declined, RecursionError)
 
 
-def _position(items: list, link: str) -> int:
-    """Where the item with `link` sits in a list the fast path walked (each linkId once there)."""
-    for i, item in enumerate(items):
-        if item["linkId"] == link:
-            return i
-    raise LookupError(link)  # pragma: no cover - the walker saw it
-
-
-def _where(plan, response: dict, k: int) -> tuple[str, int]:
+def _where(plan, response: dict, k: int) -> tuple[str, int] | None:
     """(path of the list holding node k's item, its position there), found in the response:
-    the walker records which items are present, not where, so that ordinary responses never
-    pay for it."""
-    items, path = response["item"], QR
-    chain = plan.nodes[k].ancestors + (plan.nodes[k],)
-    for depth, node in enumerate(chain):
-        i = _position(items, node.linkId)
-        if depth == len(chain) - 1:
+    the walkers record which items are present, not where, so that ordinary responses never pay
+    for it. None when the response does not hold it (an item whose linkId repeats in its level
+    is never held: the walkers take the first). Only responses a walker accepted come here, so
+    every list on the way is a list of items with linkIds."""
+    items, path = response.get("item"), QR
+    way = plan.nodes[k].ancestors + (plan.nodes[k],)
+    for depth, node in enumerate(way):
+        level = node.parent.child_by_linkid if node.parent is not None else plan.top_by_linkid
+        if not items or level.get(node.linkId) is not node:
+            return None
+        i = next((i for i, item in enumerate(items) if item["linkId"] == node.linkId), None)
+        if i is None:
+            return None
+        if depth == len(way) - 1:
             return path, i
         path = f"{path}.item[{i}]"
-        items = items[i]["item"]
-    raise LookupError(k)  # pragma: no cover
+        items = items[i].get("item")
+    return None  # pragma: no cover - the loop returns
 
 
 def _not_enabled_all(plan, response: dict, ks: list, file: str) -> list:
     out = []
     for k in ks:
-        path, i = _where(plan, response, k)
+        path, i = _where(plan, response, k)  # answered, so held
         out.append(_not_enabled(plan.nodes[k], path, i, file))
     return out
 
 
-def _missing_all(plan, response: dict, P: list, V: list, ks: list, severity: str, file: str) -> list:
+def _missing_all(plan, response: dict, ks: list, severity: str, file: str) -> list:
+    """The issues of the required items missing: at the item when the response holds it (a
+    question without an answer, a group without items), else at its nearest ancestor held, else
+    the root."""
     out = []
     for k in ks:
-        # The response path of the item, else of its nearest ancestor present, else the root.
         probe, expression = plan.nodes[k], QR
         while probe is not None:
-            if P[probe.index] is not None or V[probe.index] is not None:
-                path, i = _where(plan, response, probe.index)
-                expression = f"{path}.item[{i}]"
+            found = _where(plan, response, probe.index)
+            if found is not None:
+                expression = f"{found[0]}.item[{found[1]}]"
                 break
             probe = probe.parent
         out.append(_missing(plan.nodes[k], expression, severity, file))
@@ -175,6 +176,41 @@ def _descendants(node) -> list:
     return out
 
 
+# Items with keys besides linkId and answer (or item): rare, so checked out of line, for both
+# walkers (`walk` here, the generated one in inline.py). Each raises `Declined` at what the fast
+# path does not take.
+
+
+def _shown_differs(item: dict, text) -> bool:
+    shown = item.get("text")
+    return shown is not None and shown != text
+
+
+def _question_keys(item: dict, text):
+    """The one answer of a question with other keys, or None when it has none (raises
+    ValueError or TypeError, which the caller declines, when `answer` is not a list of one)."""
+    if item.get("item") is not None or _shown_differs(item, text):
+        raise Declined
+    answers = item.get("answer")
+    if answers is None:
+        return None
+    [answer] = answers
+    return answer
+
+
+def _other_keys(item: dict, text) -> None:
+    """A display item (or an item the fast path never sees answered) with other keys."""
+    if item.get("answer") is not None or item.get("item") is not None or _shown_differs(item, text):
+        raise Declined
+
+
+def _group_keys(item: dict, text):
+    """The items of a group with other keys (None: none)."""
+    if item.get("answer") is not None or _shown_differs(item, text):
+        raise Declined
+    return item.get("item")
+
+
 def walk(items: list, index: dict, V: list, P: list, answered) -> None:
     """Record the items of one list (`index`: its level table) and of every group in it: `V[k]`
     the answer value (a group with items: True), `P[k]` True for an item present without an
@@ -205,16 +241,10 @@ def walk(items: list, index: dict, V: list, P: list, answered) -> None:
                     if len(item) == 2:  # linkId and answer
                         [a] = item["answer"]
                     else:
-                        if item.get("item") is not None:
-                            raise _Slow
-                        shown = item.get("text")
-                        if shown is not None and shown != text:
-                            raise _Slow
-                        ans = item.get("answer")
-                        if ans is None:
+                        a = _question_keys(item, text)
+                        if a is None:
                             P[k] = True  # present, unanswered
                             continue
-                        [a] = ans
                     if a.__class__ is not dict or len(a) != 1:
                         raise _Slow
                     v = a[key]
@@ -237,13 +267,8 @@ def walk(items: list, index: dict, V: list, P: list, answered) -> None:
                 answered(k)
             elif kind == 0:
                 P[k] = True  # present
-                if len(item) == 1:
-                    continue
-                if item.get("answer") is not None or item.get("item") is not None:
-                    raise _Slow
-                shown = item.get("text")
-                if shown is not None and shown != text:
-                    raise _Slow
+                if len(item) != 1:
+                    _other_keys(item, text)
             else:  # a group with child items (or a repeating one)
                 P[k] = True  # present
                 if len(item) == 2:  # linkId and item
@@ -252,12 +277,7 @@ def walk(items: list, index: dict, V: list, P: list, answered) -> None:
                     except KeyError:
                         raise _Slow from None
                 else:
-                    if item.get("answer") is not None:
-                        raise _Slow
-                    shown = item.get("text")
-                    if shown is not None and shown != text:
-                        raise _Slow
-                    sub = item.get("item")
+                    sub = _group_keys(item, text)
                 if sub is not None and sub.__class__ is not list:
                     raise _Slow
                 if kind == _SCOPE:  # a repetition: arrays of its own (`opts`: the empty ones)
@@ -323,7 +343,7 @@ def compile_fast(plan, every: bool = False):
                 issues.append((ERROR, _not_enabled_all, (plan, response, disabled, file)))
         if missing:
             severity = ERROR if response.get("status") in ("completed", "amended") else WARNING
-            issues.append((severity, _missing_all, (plan, response, P, V, missing, severity, file)))
+            issues.append((severity, _missing_all, (plan, response, missing, severity, file)))
         return flags, outs
 
     return fast
@@ -468,14 +488,14 @@ def _generate(plan, KIND: tuple, every: bool = False):
     except (RecursionError, MemoryError, SyntaxError):  # pragma: no cover - enormous plans
         return None
     decide = namespace["decide"]
-    decide.blocks = blocks
+    decide.blocks = len(blocks)
     return decide
 
 
-def decide_lines(plan, KIND: tuple, namespace: dict, every: bool = False, local: bool = False) -> tuple[list[str], int] | None:
+def decide_lines(plan, KIND: tuple, namespace: dict, every: bool = False, local: bool = False) -> tuple[list[str], list[list[int]]] | None:
     """The body of `_generate`'s function (indented by four), which leaves the flags in `F`,
-    the outcomes in `outs` and the required items missing in `missing`; and the number of
-    blocks. Constants go into `namespace`, the generated code's globals.
+    the outcomes in `outs` and the required items missing in `missing`; and the blocks it
+    decides in that order (`_blocks`). Constants go into `namespace`, the generated code's globals.
 
     local: the walker's records are the local variables `vK`, `pK` of the generated function,
     and `tK` says whether the response holds top-level item K (inline.py)."""
@@ -570,7 +590,7 @@ def decide_lines(plan, KIND: tuple, namespace: dict, every: bool = False, local:
         namespace["RANK"] = {id(node.outcome): node.index for node in plan.outcome_nodes}
         lines.append("    outs.sort(key=lambda outcome: RANK[id(outcome)])")
         lines.append("    missing.sort()")
-    return lines, len(blocks)
+    return lines, blocks
 
 
 def _flag(node, KIND, e, const, used, unanswered=frozenset()) -> str | None:
@@ -641,16 +661,6 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
             lines.append(f"e{k} = {flag}")
     val = (lambda k: f"v{k}") if local else (lambda k: f"V[{k}]")
     pres = (lambda k: f"p{k}") if local else (lambda k: f"P[{k}]")
-    head: list[str] = []
-    inner = sorted(t for t in used if t in mine)
-    if len(inner) > 2:
-        # The block's own values in one slice (its nodes are one run of indexes, or few).
-        lo, hi = inner[0], inner[-1] + 1
-        head.append("".join(f"v{t}, " if t in used else "_, " for t in range(lo, hi)) + f"= V[{lo}:{hi}]")
-        rest = [t for t in used if not lo <= t < hi]
-    else:
-        rest = list(used)
-    head += [f"v{t} = V[{t}]" for t in sorted(rest)]
     if local:
         # The values are the walker's own variables; the flags are kept per top-level item, a
         # tuple `bT` of the flags of T and the items under it (numbered after it, in preorder).
@@ -670,6 +680,16 @@ def _block_lines(plan, KIND, block, readers, required, base, const, absent: bool
                 lines.append("if not bad and (" + " or ".join(tests[start:start + 50]) + "):")
                 lines.append("    bad = True")
     else:
+        head = []
+        inner = sorted(t for t in used if t in mine)
+        if len(inner) > 2:
+            # The block's own values in one slice (its nodes are one run of indexes, or few).
+            lo, hi = inner[0], inner[-1] + 1
+            head.append("".join(f"v{t}, " if t in used else "_, " for t in range(lo, hi)) + f"= V[{lo}:{hi}]")
+            rest = [t for t in used if not lo <= t < hi]
+        else:
+            rest = list(used)
+        head += [f"v{t} = V[{t}]" for t in sorted(rest)]
         head += [f"f{k} = F[{k}]" for k in sorted(outside)]
         lines = head + lines
     # The block's flags into F (which holds the empty response's), one slice per run of

@@ -40,9 +40,8 @@ from itertools import chain, compress
 from typing import Any
 
 from ..issues import ERROR, WARNING
-from .fast import _GROUP, _OTHER, _QUESTION, Declined, _blocks, _by_system, _not_enabled_all, _position, decide_lines, kinds
-from .findings import QR
-from .findings import missing as _missing
+from .fast import (_GROUP, _OTHER, _QUESTION, Declined, _by_system, _group_keys, _missing_all, _not_enabled_all,
+                   _other_keys, _question_keys, decide_lines, kinds)
 
 # Responses a plan evaluates with the table walker before it generates this one.
 PROMOTE_AFTER = 1000
@@ -54,32 +53,11 @@ MAX_DEPTH = 8
 _READ = re.compile(r"\b([pv]\d+)\b")
 
 
-def _present(plan, response: dict, k: int) -> tuple[str, int] | None:
-    """(path of the list holding node k's item, its position there), or None when the response
-    does not hold it (the walker accepted the response, so every list on the way is a list)."""
-    items, path = response.get("item"), QR
-    way = plan.nodes[k].ancestors + (plan.nodes[k],)
-    for depth, node in enumerate(way):
-        level = node.parent.child_by_linkid if node.parent is not None else plan.top_by_linkid
-        if not items or level.get(node.linkId) is not node:  # a linkId repeated in the level: the walker takes the first
-            return None
-        try:
-            i = _position(items, node.linkId)
-        except LookupError:
-            return None
-        if depth == len(way) - 1:
-            return path, i
-        path = f"{path}.item[{i}]"
-        items = items[i].get("item")
-    return None  # pragma: no cover - the loop returns
-
-
-def _disabled_found(plan, response: dict, parts: tuple, file: str) -> list:
+def _disabled_found(plan, KIND: tuple, response: dict, parts: tuple, file: str) -> list:
     """The issues of the answers on disabled items, in response order (the generated walker
     only knows that there is one): the items the walker recorded an answer of (an `answer` that
-    is not null, on a question the fast path answers) whose flag is false."""
+    is not null, on a question the fast path answers: KIND, `fast.kinds`) whose flag is false."""
     flags = list(chain.from_iterable(parts))
-    KIND = kinds(plan)
     found: list[int] = []
     stack = [(iter(response.get("item") or ()), plan.top_by_linkid)]  # the lists being read, depth first
     while stack:
@@ -95,56 +73,6 @@ def _disabled_found(plan, response: dict, parts: tuple, file: str) -> list:
         elif KIND[node.index] == _GROUP and item.get("item"):
             stack.append((iter(item["item"]), node.child_by_linkid))
     return _not_enabled_all(plan, response, found, file)
-
-
-def _missing_found(plan, response: dict, ks: list, severity: str, file: str) -> list:
-    """The issues of the required items missing: at the item when present (a question without
-    an answer, a group without items), else at its nearest ancestor present, else the root."""
-    out = []
-    for k in ks:
-        probe, expression = plan.nodes[k], QR
-        while probe is not None:
-            found = _present(plan, response, probe.index)
-            if found is not None:
-                expression = f"{found[0]}.item[{found[1]}]"
-                break
-            probe = probe.parent
-        out.append(_missing(plan.nodes[k], expression, severity, file))
-    return out
-
-
-# The items with keys besides linkId and answer (or item): rare, so out of the generated code.
-# Each checks what `fast.walk` checks for such an item, and raises `Declined` where it does.
-
-
-def _shown_differs(item: dict, text) -> bool:
-    shown = item.get("text")
-    return shown is not None and shown != text
-
-
-def _question_keys(item: dict, text):
-    """The one answer of a question with other keys, or None when it has none (raises
-    ValueError or TypeError, which the caller declines, when `answer` is not a list of one)."""
-    if item.get("item") is not None or _shown_differs(item, text):
-        raise Declined
-    answers = item.get("answer")
-    if answers is None:
-        return None
-    [answer] = answers
-    return answer
-
-
-def _other_keys(item: dict, text) -> None:
-    """A display item (or an item the fast path never sees answered) with other keys."""
-    if item.get("answer") is not None or item.get("item") is not None or _shown_differs(item, text):
-        raise Declined
-
-
-def _group_keys(item: dict, text):
-    """The items of a group with other keys (None: none)."""
-    if item.get("answer") is not None or _shown_differs(item, text):
-        raise Declined
-    return item.get("item")
 
 
 def _too_deep(plan) -> bool:
@@ -163,7 +91,7 @@ def compile_inline(plan, every: bool = False):
     nodes = plan.nodes
     KIND = kinds(plan)
     namespace: dict = {"Declined": Declined, "ERROR": ERROR, "WARNING": WARNING,
-                       "NOT_ENABLED": _disabled_found, "MISSING": _missing_found, "PLAN": plan,
+                       "NOT_ENABLED": _disabled_found, "MISSING": _missing_all, "PLAN": plan, "KIND": KIND,
                        "QUESTION_KEYS": _question_keys, "OTHER_KEYS": _other_keys, "GROUP_KEYS": _group_keys}
     made = decide_lines(plan, KIND, namespace, every, local=True)
     if made is None:
@@ -179,13 +107,12 @@ def compile_inline(plan, every: bool = False):
     # Read before (or without) the walker setting them: values read across blocks, and every
     # variable of a block with several top-level items (one of them may be missing).
     early: set[str] = set()
-    groups = _blocks(plan)
-    block_of = {k: b for b, block in enumerate(groups) for k in block}
+    block_of = {k: b for b, block in enumerate(blocks) for k in block}
     for node in nodes:
         for cond in node.conds or ():
             if cond.target is not None and block_of[cond.target.index] != block_of[node.index]:
                 early.add(f"v{cond.target.index}")
-    for block in groups:
+    for block in blocks:
         if sum(1 for k in block if nodes[k].parent is None) > 1 or every:
             early |= {f"{c}{k}" for k in block for c in "pv"}
     early &= read
@@ -283,10 +210,10 @@ def compile_inline(plan, every: bool = False):
         return out
 
     lines += level_lines(plan.top_by_linkid, "items", 0, "        ")
-    lines.append(f"    D = {(1 << blocks) - 1 if every else 0}")
+    lines.append(f"    D = {(1 << len(blocks)) - 1 if every else 0}")
     lines += decide
     lines += ["    flags = (" + "".join(f"b{k}, " for k in tops) + ")",
-              "    if bad:", "        issues.append((ERROR, NOT_ENABLED, (PLAN, response, flags, file)))",
+              "    if bad:", "        issues.append((ERROR, NOT_ENABLED, (PLAN, KIND, response, flags, file)))",
               "    if missing:", "        severity = ERROR if response.get('status') in ('completed', 'amended') else WARNING",
               "        issues.append((severity, MISSING, (PLAN, response, missing, severity, file)))",
               "    return flags, outs"]
